@@ -1,0 +1,460 @@
+"""The operator base classes.
+
+An operator is configured by its constructor (its *params*, validated against a schema derived from the
+type hints) and bound to columns at ``run()`` time (its *bindings*, class attributes named ``input_*`` and
+``output_*``)::
+
+    op = WordNumberFilter(min_words=20)
+    op.run(storage, input_key="text")
+
+The base classes do reading, batching, writing, statistics and drop reasons; a subclass writes only its
+batch logic. Kinds:
+
+* :class:`Generator` (``generate``): adds columns, or rows.
+* :class:`Refiner` (``refine``): rewrites a column in place.
+* :class:`Filter` (``filter``): drops rows, each with a reason; :class:`RangeFilter` for score thresholds.
+* :class:`Evaluator` (``evaluate``): adds score columns.
+* :class:`DatasetOperator`: sees the whole dataset in two streaming passes (``scan`` every chunk, ``decide``
+  once, ``apply`` to every chunk); dedup and dataset-level metrics are built on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from dataflow.core.errors import BindingError, ParamsError
+
+if TYPE_CHECKING:
+    from dataflow.core.context import StepContext
+
+KINDS = ("generate", "refine", "filter", "evaluate", "dedup")
+DTYPES = ("any", "str", "number", "int", "bool", "list", "dict")
+
+# Internal column carrying each row's stable identity (its line/row number in the input, "7.2" for the
+# third row generated from row 7). It travels through every step and is dropped from the output.
+ROW_ID = "_row_id"
+DROP_REASON = "_drop_reason"
+REJECT_REASON = "_reject_reason"
+# Constructor arguments that are runtime objects rather than configuration.
+RUNTIME_PARAMS = ("llm_serving", "embedder")
+
+
+@dataclass(frozen=True)
+class Column:
+    """Declaration of one column binding. Use :func:`InputColumn` / :func:`OutputColumn`."""
+
+    default: str | None
+    role: str  # "input" | "output"
+    dtype: str = "any"
+    nullable: bool = False
+    description: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"role": self.role, "default": self.default, "dtype": self.dtype,
+                "nullable": self.nullable, "description": self.description}
+
+
+def InputColumn(default: str | None, dtype: str = "str", *, nullable: bool = False,  # noqa: N802
+                description: str = "") -> Any:
+    """A column the operator reads. ``default=None`` makes the binding optional."""
+    assert dtype in DTYPES, dtype
+    return Column(default, "input", dtype, nullable, description)
+
+
+def OutputColumn(default: str | None, dtype: str = "any", *, description: str = "") -> Any:  # noqa: N802
+    """A column the operator writes. ``default=None`` means "not written unless bound"."""
+    return Column(default, "output", dtype, False, description)
+
+
+class Bindings(dict):
+    """Resolved column bindings of one step; attribute access reads like the operator's declaration."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class BatchResult:
+    """What one operator made of one batch. ``written`` lists the columns it set (used for delta caching)."""
+
+    frame: pd.DataFrame
+    written: list[str] = field(default_factory=list)
+    dropped: pd.DataFrame | None = None  # removed rows, with DROP_REASON
+    rejected: pd.DataFrame | None = None  # rows the operator could not process, with REJECT_REASON
+    rows_changed: bool = False  # rows were added or reordered: cache the whole frame, not a delta
+    metrics: dict[str, Any] | None = None
+
+
+def _params_wrapper(init):
+    """Wrap ``__init__`` so the outermost call records its arguments (for schema checks and fingerprints)."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):  # noqa: N807
+        outermost = "_params" not in self.__dict__
+        if outermost:
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            params: dict[str, Any] = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = sig.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    params.update(value)
+                elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                    params[name] = value
+            self.__dict__["_params"] = type(self).validate_params(params)
+        init(self, *args, **kwargs)
+
+    __init__.__dataflow_wrapped__ = True
+    return __init__
+
+
+class Operator:
+    """Base of every operator. Subclasses declare ``kind``, bindings and the batch logic."""
+
+    kind: ClassVar[str] = "generate"
+    #: The operator calls an LLM; the pipeline hands it the configured serving as ``ctx.serving``.
+    needs_llm: ClassVar[bool] = False
+    #: Optional dependencies as {import name: pip requirement}; ``compile()`` checks they import.
+    requires: ClassVar[dict[str, str]] = {}
+    #: Bump when the logic changes so cached results of older versions are not reused.
+    version: ClassVar[str] = "1"
+    #: "batch": sees one chunk at a time; "dataset": see :class:`DatasetOperator`.
+    granularity: ClassVar[str] = "batch"
+    _bindings: ClassVar[dict[str, Column]] = {}
+    _params_model: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bindings: dict[str, Column] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Column):
+                    if not name.startswith(("input_", "output_")):
+                        raise TypeError(f"{cls.__name__}.{name}: binding names start with input_ or output_")
+                    bindings[name] = value
+        cls._bindings = bindings
+        cls._params_model = None
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "__dataflow_wrapped__", False):
+            cls.__init__ = _params_wrapper(init)
+
+    def __init__(self, llm_serving: Any = None) -> None:
+        self.llm_serving = llm_serving
+
+    # ----------------------------------------------------------------- metadata
+    @classmethod
+    def op_name(cls) -> str:
+        return getattr(cls, "_registered_name", cls.__name__)
+
+    @classmethod
+    def params_model(cls):
+        """A pydantic model of the constructor arguments, built from the signature and type hints."""
+        if cls.__dict__.get("_params_model") is None:
+            cls._params_model = _build_params_model(cls)
+        return cls._params_model
+
+    @classmethod
+    def params_schema(cls) -> dict[str, Any]:
+        schema = cls.params_model().model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Check ``params`` against the schema; return them (runtime objects such as servings untouched)."""
+        import pydantic
+
+        runtime = {k: params[k] for k in RUNTIME_PARAMS if k in params}
+        config = {k: v for k, v in params.items() if k not in runtime}
+        try:
+            cls.params_model().model_validate(config)
+        except pydantic.ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ParamsError(f"{cls.op_name()}: invalid params: {details}") from None
+        return {**config, **runtime}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The configuration this instance was built with (runtime objects excluded)."""
+        return {k: v for k, v in self.__dict__.get("_params", {}).items() if k not in RUNTIME_PARAMS}
+
+    @classmethod
+    def binding_specs(cls) -> dict[str, Column]:
+        return dict(cls._bindings)
+
+    def resolve_bindings(self, given: dict[str, Any]) -> Bindings:
+        unknown = sorted(set(given) - set(self._bindings))
+        if unknown:
+            allowed = ", ".join(sorted(self._bindings)) or "none"
+            raise BindingError(f"{self.op_name()}.run() got unknown binding(s) {', '.join(unknown)}; "
+                               f"it takes: {allowed}")
+        resolved = Bindings({name: col.default for name, col in self._bindings.items()})
+        resolved.update(given)
+        resolved.explicit = frozenset(given)
+        # An output left unbound on a refiner means "in place".
+        if self.kind == "refine" and resolved.get("output_key") is None and "input_key" in resolved:
+            resolved["output_key"] = resolved["input_key"]
+        return resolved
+
+    def input_columns(self, bindings: Bindings) -> dict[str, Column]:
+        """Columns this step reads, {column name: declaration}. Template-driven operators extend this."""
+        return {value: self._bindings[name] for name, value in bindings.items()
+                if value is not None and self._bindings[name].role == "input"}
+
+    def output_columns(self, bindings: Bindings) -> list[str]:
+        """Columns this step writes."""
+        return [value for name, value in bindings.items()
+                if value is not None and self._bindings[name].role == "output"]
+
+    # ----------------------------------------------------------------- running
+    def run(self, storage: Any, **bindings: Any) -> Any:
+        """Run on ``storage`` with the given column bindings.
+
+        Inside a :class:`~dataflow.core.pipeline.Pipeline`'s ``forward()`` this records a step; on a
+        :class:`~dataflow.core.storage.DataFrameStorage` it runs at once.
+        """
+        return storage.apply(self, bindings)
+
+    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+        """Process one batch. Kind base classes implement this; subclasses implement the kind's hook."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.op_name()}({args})"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+class Generator(Operator):
+    """Adds columns (or rows). Implement :meth:`generate`.
+
+    ``generate`` returns either a mapping {column: values}, one value per input row, or a DataFrame with a
+    ``_parent`` column giving, for each new row, the position of the input row it comes from (to add rows:
+    several new rows may share a parent, and input rows without children are dropped with the reason
+    given by :attr:`no_output_reason`).
+    """
+
+    kind = "generate"
+    no_output_reason: ClassVar[str] = "no output generated"
+
+    def generate(self, batch: pd.DataFrame, ctx: StepContext) -> Any:
+        raise NotImplementedError
+
+    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+        produced = self.generate(batch, ctx)
+        if isinstance(produced, pd.DataFrame):
+            return _expand_rows(batch, produced, self.no_output_reason)
+        return _assign(batch, produced)
+
+
+class Evaluator(Generator):
+    """Adds score columns without dropping rows. Implement :meth:`evaluate` (returns {column: values})."""
+
+    kind = "evaluate"
+
+    def evaluate(self, batch: pd.DataFrame, ctx: StepContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def generate(self, batch: pd.DataFrame, ctx: StepContext) -> Any:
+        return self.evaluate(batch, ctx)
+
+
+class Refiner(Operator):
+    """Rewrites one text column in place (or into ``output_key``).
+
+    Implement :meth:`refine_text` (one string) or, to vectorise, :meth:`refine` (a whole Series).
+    Missing values pass through unchanged.
+    """
+
+    kind = "refine"
+    input_key = InputColumn("text", "str", nullable=True)
+    output_key = OutputColumn(None, "str", description="defaults to input_key (in place)")
+
+    def refine_text(self, text: str) -> str:
+        raise NotImplementedError
+
+    def refine(self, values: pd.Series, ctx: StepContext) -> pd.Series:
+        fn = self.refine_text
+        return pd.Series([fn(v) if isinstance(v, str) else v for v in values], index=values.index,
+                         dtype=object)
+
+    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+        cols = ctx.cols
+        return _assign(batch, {cols.output_key: self.refine(batch[cols.input_key], ctx)})
+
+
+class Filter(Operator):
+    """Drops rows, each with a reason.
+
+    Implement :meth:`keep` returning a boolean mask, or ``(mask, reasons)`` where ``reasons`` is one string
+    or one string per row (used where the mask is False). If the operator declares an ``output_key``
+    binding, :meth:`score` is computed and written there, so thresholds can be revisited later.
+    """
+
+    kind = "filter"
+
+    def score(self, batch: pd.DataFrame, ctx: StepContext) -> Any:
+        raise NotImplementedError
+
+    def keep(self, batch: pd.DataFrame, scores: Any, ctx: StepContext) -> Any:
+        raise NotImplementedError
+
+    @property
+    def default_reason(self) -> str:
+        return f"rejected by {self.op_name()}"
+
+    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+        score_col = ctx.cols.get("output_key")
+        scores = None
+        if type(self).score is not Filter.score:
+            scores = self.score(batch, ctx)
+        verdict = self.keep(batch, scores, ctx)
+        mask, reasons = verdict if isinstance(verdict, tuple) else (verdict, self.default_reason)
+        mask = np.asarray(mask, dtype=bool)
+        out = batch
+        written = []
+        if score_col and scores is not None:
+            out = batch.assign(**{score_col: np.asarray(scores) if not isinstance(scores, pd.Series)
+                                  else scores.to_numpy()})
+            written = [score_col]
+        return split_dropped(out, mask, reasons, written)
+
+
+class RangeFilter(Filter):
+    """A filter keeping rows whose score lies in ``[min_value, max_value]`` (either bound optional).
+
+    Subclasses implement :meth:`score` and call ``super().__init__(min_value=..., max_value=...)``; the
+    drop reasons name the bound that failed, e.g. ``"word_count < 20"``.
+    """
+
+    score_name: ClassVar[str] = "score"
+
+    def __init__(self, min_value: float | None = None, max_value: float | None = None,
+                 llm_serving: Any = None) -> None:
+        super().__init__(llm_serving)
+        self.min_value, self.max_value = min_value, max_value
+
+    def keep(self, batch: pd.DataFrame, scores: Any, ctx: StepContext) -> Any:
+        values = np.asarray(scores, dtype=float)
+        mask = np.ones(len(values), dtype=bool)
+        reasons = np.full(len(values), "", dtype=object)
+        if self.max_value is not None:
+            high = values > self.max_value
+            reasons[high] = f"{self.score_name} > {self.max_value}"
+            mask &= ~high
+        if self.min_value is not None:
+            low = (values < self.min_value) | np.isnan(values)
+            reasons[low] = f"{self.score_name} < {self.min_value}"
+            mask &= ~low
+        return mask, reasons
+
+
+class DatasetOperator(Operator):
+    """An operator that needs the whole dataset: a barrier in the pipeline, run in two streaming passes.
+
+    1. :meth:`scan` runs on every chunk (in parallel) and returns a small, picklable state;
+    2. :meth:`decide` runs once on the states of all chunks, in chunk order, and returns a decision;
+    3. :meth:`apply` runs on every chunk with that decision and returns a :class:`BatchResult`.
+
+    Memory stays bounded by the states (e.g. signatures), never the rows.
+    """
+
+    granularity = "dataset"
+
+    def scan(self, batch: pd.DataFrame, ctx: StepContext) -> Any:
+        raise NotImplementedError
+
+    def decide(self, states: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def apply(self, batch: pd.DataFrame, decision: Any, ctx: StepContext) -> BatchResult:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------- helpers shared by the kinds
+def _assign(batch: pd.DataFrame, columns: dict[str, Any]) -> BatchResult:
+    if not columns:
+        return BatchResult(batch)
+    values = {}
+    for name, col in columns.items():
+        if isinstance(col, pd.Series):
+            col = col.to_numpy()
+        if len(col) != len(batch):
+            raise ValueError(f"column '{name}' has {len(col)} values for {len(batch)} rows")
+        values[name] = col
+    out = batch.assign(**values)
+    return BatchResult(out, written=list(values))
+
+
+def _expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: str) -> BatchResult:
+    if "_parent" not in produced.columns:
+        raise ValueError("a generated DataFrame needs a '_parent' column (input row positions)")
+    parents = produced["_parent"].to_numpy(dtype=np.int64)
+    base = batch.iloc[parents].reset_index(drop=True)
+    new_cols = [c for c in produced.columns if c != "_parent"]
+    for c in new_cols:
+        base[c] = produced[c].to_numpy()
+    # Child ids: "<parent id>.<k>" with k counting that parent's children, so ids stay stable on re-runs.
+    k = pd.Series(parents).groupby(parents).cumcount().to_numpy()
+    base[ROW_ID] = [f"{p}.{i}" for p, i in zip(base[ROW_ID].tolist(), k.tolist())]
+    has_child = np.zeros(len(batch), dtype=bool)
+    has_child[parents] = True
+    dropped = None
+    if not has_child.all():
+        dropped = batch[~has_child].assign(**{DROP_REASON: no_output_reason})
+    return BatchResult(base, written=new_cols, dropped=dropped, rows_changed=True)
+
+
+def split_dropped(frame: pd.DataFrame, mask: np.ndarray, reasons: Any, written: Sequence[str] = ()
+                  ) -> BatchResult:
+    """Split ``frame`` by ``mask`` into kept rows and dropped rows annotated with their reasons."""
+    if mask.all():
+        return BatchResult(frame, written=list(written))
+    drop = ~mask
+    if isinstance(reasons, str):
+        why: Any = reasons
+    else:
+        why = np.asarray(reasons, dtype=object)[drop]
+    dropped = frame[drop].assign(**{DROP_REASON: why})
+    return BatchResult(frame[mask], written=list(written), dropped=dropped)
+
+
+def _build_params_model(cls: type[Operator]):
+    import pydantic
+
+    init = cls.__init__
+    target = getattr(init, "__wrapped__", init)
+    sig = inspect.signature(target)
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolved forward references: fall back to Any rather than fail
+        hints = {}
+    fields: dict[str, Any] = {}
+    extra = "forbid"
+    for name, p in list(sig.parameters.items())[1:]:
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            extra = "allow"
+            continue
+        if p.kind is inspect.Parameter.VAR_POSITIONAL or name in RUNTIME_PARAMS:
+            continue
+        annotation = hints.get(name, Any)
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[name] = (annotation, default)
+    config = pydantic.ConfigDict(extra=extra, arbitrary_types_allowed=True)
+    return pydantic.create_model(f"{cls.__name__}Params", __config__=config, **fields)

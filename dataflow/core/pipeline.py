@@ -1,0 +1,346 @@
+"""Pipelines, in two equal front-ends that run through the same engine.
+
+PyTorch style: operators are attributes, ``forward()`` calls them in order with their bindings::
+
+    class CleanPipeline(Pipeline):
+        def __init__(self):
+            super().__init__(input="data.jsonl", output="clean.jsonl")
+            self.length = WordNumberFilter(min_words=20)
+            self.dedup = MinHashDeduplicateFilter(threshold=0.8)
+
+        def forward(self):
+            self.length.run(self.storage, input_key="text")
+            self.dedup.run(self.storage, input_key="text")
+
+    CleanPipeline().run()
+
+Spec style (YAML or JSON, see :class:`PipelineSpec`): ``Pipeline.from_spec("pipeline.yaml").run()``.
+``forward()`` is only traced: each ``op.run(self.storage, ...)`` records a step; ``compile()`` checks the
+recorded steps and the engine executes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataflow.core.errors import BindingError, CompileError, ParamsError, Problem
+from dataflow.core.operator import Operator
+from dataflow.core.plan import (
+    CompiledPlan,
+    Step,
+    check_steps,
+    digest,
+    fingerprint_steps,
+    input_fingerprint,
+    split_segments,
+)
+
+logger = logging.getLogger("dataflow")
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+class StepTracer:
+    """The ``storage`` a pipeline's ``forward()`` sees: it records each operator call as a step."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.problems: list[Problem] = []
+        self._next = 1
+
+    def step(self) -> StepTracer:
+        """Compatibility with the reference DataFlow's ``storage.step()`` idiom."""
+        return self
+
+    def apply(self, op: Operator, bindings: dict[str, Any]) -> StepTracer:
+        index = self._next
+        self._next += 1
+        try:
+            resolved = op.resolve_bindings(bindings)
+        except BindingError as exc:
+            self.problems.append(Problem(str(exc), step=index, op=op.op_name()))
+            return self
+        self.steps.append(Step(index, op, resolved, getattr(resolved, "explicit", frozenset())))
+        return self
+
+    def skip(self, problem: Problem) -> None:
+        """A step that could not even be built (spec front-end): keep the numbering, record why."""
+        problem.step = self._next
+        self._next += 1
+        self.problems.append(problem)
+
+
+class Pipeline:
+    """Base class of pipelines. Subclass and implement :meth:`forward`, or use :meth:`from_spec`."""
+
+    def __init__(self, input: str | Path | None = None, output: str | Path | None = None, *,
+                 cache_dir: str | Path | None = None, serving: Any = None, embedder: Any = None,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
+                 on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
+        self.input = input
+        self.output = output
+        self.name = name or type(self).__name__
+        self.cache_dir = cache_dir
+        self.serving = serving
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.workers = workers
+        self.on_bad_input = on_bad_input
+        self.executor = executor
+        self.storage: Any = StepTracer()
+        self._serving_instance: Any = None
+
+    def forward(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    # ------------------------------------------------------------------ spec front-end
+    @classmethod
+    def from_spec(cls, spec: str | Path | dict[str, Any]) -> SpecPipeline:
+        return SpecPipeline.load(spec)
+
+    # ------------------------------------------------------------------ tracing and compile
+    def trace(self) -> StepTracer:
+        tracer = StepTracer()
+        saved, self.storage = self.storage, tracer
+        try:
+            self.forward()
+        finally:
+            self.storage = saved
+        return tracer
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "input": str(self.input) if self.input else None,
+                "output": str(self.output) if self.output else None, "chunk_size": self.chunk_size,
+                "on_bad_input": self.on_bad_input, "serving": self._serving_config()}
+
+    def _serving_config(self) -> dict[str, Any]:
+        if self.serving is None or isinstance(self.serving, dict):
+            return dict(self.serving or {"backend": "embedded"})
+        return {"instance": type(self.serving).__name__}
+
+    def serving_fingerprint(self) -> str:
+        if self.serving is not None and not isinstance(self.serving, dict):
+            return self.serving.fingerprint()
+        config = {k: v for k, v in self._serving_config().items()
+                  if k not in ("cache", "max_concurrency", "timeout_s", "max_retries", "api_key_env", "prices",
+                               "n_threads", "parallel")}
+        return digest(config)
+
+    def get_serving(self) -> Any:
+        """The pipeline's LLM serving, created on first use (a model is only loaded when a step needs it)."""
+        if self._serving_instance is None:
+            if self.serving is not None and not isinstance(self.serving, dict):
+                self._serving_instance = self.serving
+            else:
+                from dataflow.serving import create_serving
+
+                self._serving_instance = create_serving(self._serving_config())
+        return self._serving_instance
+
+    def _serving_problem(self) -> str | None:
+        if self.serving is not None and not isinstance(self.serving, dict):
+            return None
+        try:
+            import dataflow.serving as serving_module
+        except ImportError as exc:
+            return f"the serving layer cannot be imported ({exc})"
+        check = getattr(serving_module, "check_config", None)
+        return check(self._serving_config()) if check else None
+
+    def compile(self, *, input: str | Path | None = None) -> CompiledPlan:
+        """Check everything that can be checked before running; raise :class:`CompileError` on errors.
+
+        Checks: the input exists and is readable; every ``input_*`` column exists in the input or is
+        produced by an earlier step; params validate; steps needing an LLM have a serving; optional
+        dependencies import. Overwriting a column without binding it explicitly is a warning.
+        """
+        tracer = self.trace()
+        problems = list(tracer.problems)
+        steps = tracer.steps
+        src = input or self.input
+        input_columns: list[str] | None = None
+        if src is None:
+            problems.append(Problem("no input given"))
+        elif not Path(src).exists():
+            problems.append(Problem(f"input not found: {src}"))
+        else:
+            from dataflow.core.storage import detect_format, peek_columns
+
+            try:
+                detect_format(src)
+                input_columns, _ = peek_columns(src)
+            except (ValueError, OSError) as exc:
+                problems.append(Problem(f"cannot read input {src}: {exc}"))
+        if self.output is not None:
+            from dataflow.core.storage import detect_format
+
+            try:
+                detect_format(self.output)
+            except ValueError as exc:
+                problems.append(Problem(str(exc)))
+        if self.on_bad_input not in ("error", "skip"):
+            problems.append(Problem(f"on_bad_input must be 'error' or 'skip', not {self.on_bad_input!r}"))
+        needs_llm = any(s.op.needs_llm and getattr(s.op, "llm_serving", None) is None for s in steps)
+        serving_problem = self._serving_problem() if needs_llm else None
+        broken = any(p.level == "error" and p.step is not None for p in problems)
+        wiring, required = check_steps(steps, None if broken else input_columns, serving_problem=serving_problem)
+        problems += wiring
+        plan = CompiledPlan(steps, split_segments(steps), input_columns or [], required, problems)
+        if plan.errors:
+            raise CompileError(problems)
+        for warning in plan.warnings:
+            logger.warning(str(warning))
+        plan.input_fingerprint = input_fingerprint(src, {
+            "chunk_size": self.chunk_size, "on_bad_input": self.on_bad_input,
+            "required": {k: v.describe() for k, v in required.items()}})
+        fingerprint_steps(steps, plan.input_fingerprint, self.serving_fingerprint() if needs_llm else "")
+        return plan
+
+    # ------------------------------------------------------------------ running
+    def default_cache_dir(self) -> Path:
+        return Path(".dataflow") / self.name
+
+    def run(self, *, resume: bool = False, fresh: bool = False, input: str | Path | None = None,
+            output: str | Path | None = None, progress: bool | None = None, print_summary: bool = False
+            ) -> dict[str, Any]:
+        """Compile, then run. Returns the run summary (also written to ``<cache_dir>/run.json``).
+
+        Results are cached per step and chunk under the fingerprint of the step, its params and its
+        upstream, so a repeated run reuses what is still valid and a run stopped midway continues where it
+        stopped (``resume=True`` says so explicitly and reports how much was already done).
+        ``fresh=True`` discards the cache first.
+        """
+        from dataflow.core.engine import Engine
+        from dataflow.executors import get_executor
+
+        if input is not None:
+            self.input = input
+        if output is not None:
+            self.output = output
+        plan = self.compile()
+        cache_dir = Path(self.cache_dir) if self.cache_dir else self.default_cache_dir()
+        if fresh and cache_dir.exists():
+            shutil.rmtree(cache_dir)
+        if resume:
+            logger.info("resuming from %s", cache_dir)
+        engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
+                        chunk_size=self.chunk_size, on_bad_input=self.on_bad_input,
+                        serving_factory=self.get_serving, executor=get_executor(self.executor, self.workers),
+                        progress=progress, config=self.config())
+        summary = engine.run()
+        if print_summary:
+            from dataflow.core.summary import format_summary
+
+            print(format_summary(summary))
+        return summary
+
+
+# ============================================================================ spec front-end
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    op: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    run: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineSpec(BaseModel):
+    """A pipeline as data (YAML or JSON). Relative paths are resolved against the spec file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    input: str
+    output: str | None = None
+    cache_dir: str | None = None
+    serving: dict[str, Any] | None = None
+    embedder: dict[str, Any] | None = None
+    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
+    workers: int | None = Field(None, gt=0)
+    on_bad_input: Literal["error", "skip"] = "error"
+    prompts_dir: str | None = None
+    steps: list[StepSpec]
+
+
+class SpecPipeline(Pipeline):
+    """A pipeline built from a :class:`PipelineSpec`."""
+
+    def __init__(self, spec: PipelineSpec, base_dir: Path, source: str | None = None) -> None:
+        def resolve(p: str | None) -> Path | None:
+            return None if p is None else (base_dir / Path(p).expanduser())
+
+        name = spec.name or (Path(source).stem if source else "pipeline")
+        super().__init__(resolve(spec.input), resolve(spec.output), cache_dir=resolve(spec.cache_dir),
+                         serving=spec.serving, embedder=spec.embedder, chunk_size=spec.chunk_size,
+                         workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
+        self.spec = spec
+        self.base_dir = base_dir
+        self.source = source
+        if spec.prompts_dir:
+            from dataflow.core import prompts
+
+            prompts.add_user_dir(resolve(spec.prompts_dir))
+
+    @classmethod
+    def load(cls, spec: str | Path | dict[str, Any]) -> SpecPipeline:
+        import pydantic
+
+        if isinstance(spec, dict):
+            data, base, source = spec, Path.cwd(), None
+        else:
+            path = Path(spec)
+            text = path.read_text(encoding="utf-8")
+            if path.suffix.lower() == ".json":
+                import json
+
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+            base, source = path.resolve().parent, str(path)
+        if not isinstance(data, dict):
+            raise CompileError([Problem(f"{source or 'spec'}: expected a mapping at the top level")])
+        try:
+            parsed = PipelineSpec.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise CompileError([
+                Problem(f"{source or 'spec'}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
+                for e in exc.errors()
+            ]) from None
+        return cls(parsed, base, source)
+
+    def default_cache_dir(self) -> Path:
+        return self.base_dir / ".dataflow" / self.name
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "spec": self.spec.model_dump(mode="json"), "source": self.source}
+
+    def forward(self) -> None:
+        from dataflow.core.registry import OPERATORS
+
+        for step in self.spec.steps:
+            try:
+                cls = _import_operator(step.op) if ":" in step.op else OPERATORS.get(step.op)
+            except (KeyError, ImportError, AttributeError) as exc:
+                self.storage.skip(Problem(str(exc.args[0]), op=step.op))
+                continue
+            try:
+                op = cls(**step.params)
+            except (ParamsError, TypeError) as exc:
+                self.storage.skip(Problem(f"params: {exc}", op=step.op))
+                continue
+            op.run(self.storage, **step.run)
+
+
+def _import_operator(path: str) -> type[Operator]:
+    """``"package.module:ClassName"`` -> the class (custom operators without registration)."""
+    import importlib
+
+    module, _, attr = path.partition(":")
+    obj = getattr(importlib.import_module(module), attr)
+    if not (isinstance(obj, type) and issubclass(obj, Operator)):
+        raise KeyError(f"{path} is not an Operator subclass")
+    return obj

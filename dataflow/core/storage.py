@@ -1,0 +1,474 @@
+"""Reading inputs record by record, writing outputs, and the parquet chunk format used by the cache.
+
+Inputs: ``.jsonl`` (also ``.jsonl.gz``), ``.json`` (an array, or JSON lines), ``.csv``, ``.parquet`` and a
+dataset directory saved by Hugging Face ``datasets`` (its ``.arrow`` files). Every record carries its
+1-based line (jsonl, json lines) or row number, so errors and rejects point at the exact place.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataflow.core.errors import BadInputError
+from dataflow.core.operator import ROW_ID, Column
+
+FORMATS = ("jsonl", "json", "csv", "parquet", "hf")
+
+
+@dataclass
+class RawRecord:
+    """One input record, or the reason it could not be parsed (``record`` is None then)."""
+
+    number: int  # 1-based line (jsonl) or row number
+    record: dict[str, Any] | None
+    error: str | None = None
+    raw: str | None = None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    p = Path(path)
+    if p.is_dir():
+        return "hf"
+    name = p.name.lower()
+    for suffix, fmt in ((".jsonl", "jsonl"), (".jsonl.gz", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
+                        (".json.gz", "json"), (".csv", "csv"), (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"{path}: cannot tell the format from the name; use .jsonl, .json, .csv, .parquet "
+                     "or a saved Hugging Face dataset directory")
+
+
+def row_unit(fmt: str) -> str:
+    return "line" if fmt in ("jsonl", "json") else "row"
+
+
+def iter_records(path: str | os.PathLike, fmt: str | None = None, start: int = 0) -> Iterator[RawRecord]:
+    """Yield every record of ``path`` in order, skipping the first ``start`` records."""
+    fmt = fmt or detect_format(path)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"input file not found: {path}")
+    reader = {"jsonl": _iter_jsonl, "json": _iter_json, "csv": _iter_csv, "parquet": _iter_parquet,
+              "hf": _iter_hf}[fmt]
+    it = reader(Path(path))
+    for _ in range(start):
+        if next(it, None) is None:
+            return
+    yield from it
+
+
+def _open_text(path: Path):
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="strict")
+    return open(path, encoding="utf-8", errors="strict")
+
+
+def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
+    loads = _json_loads()
+    with _open_text(path) as f:
+        number = 0
+        while True:
+            try:
+                line = f.readline()
+            except UnicodeDecodeError as exc:
+                number += 1
+                yield RawRecord(number, None, f"not valid UTF-8 ({exc.reason})")
+                continue
+            if not line:
+                return
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                value = loads(line)
+            except ValueError as exc:
+                yield RawRecord(number, None, f"malformed JSON ({exc})", raw=line.rstrip("\n"))
+                continue
+            if not isinstance(value, dict):
+                yield RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
+                                raw=line.rstrip("\n"))
+                continue
+            yield RawRecord(number, value)
+
+
+def _iter_json(path: Path) -> Iterator[RawRecord]:
+    with _open_text(path) as f:
+        head = f.read(4096).lstrip()
+    if not head.startswith("["):
+        yield from _iter_jsonl(path)  # JSON lines saved as .json
+        return
+    with _open_text(path) as f:
+        text = f.read()
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield RawRecord(exc.lineno, None, f"malformed JSON ({exc.msg}, column {exc.colno})")
+        return
+    for i, value in enumerate(values, start=1):
+        if isinstance(value, dict):
+            yield RawRecord(i, value)
+        else:
+            yield RawRecord(i, None, f"expected a JSON object, got {type(value).__name__}",
+                            raw=json.dumps(value)[:500])
+
+
+def _iter_csv(path: Path) -> Iterator[RawRecord]:
+    with _open_text(path) as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            return
+        for i, fields in enumerate(reader, start=1):
+            if len(fields) != len(header):
+                yield RawRecord(i, None, f"has {len(fields)} fields, the header has {len(header)}",
+                                raw=",".join(fields)[:500])
+                continue
+            yield RawRecord(i, {k: _csv_value(v) for k, v in zip(header, fields)})
+
+
+def _csv_value(text: str) -> Any:
+    """CSV has no types: empty is null, numbers become numbers, the rest stays text."""
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+        return value if math.isfinite(value) else text
+    except ValueError:
+        return text
+
+
+def _iter_arrow_batches(batches) -> Iterator[RawRecord]:
+    number = 0
+    for batch in batches:
+        for record in batch.to_pylist():
+            number += 1
+            yield RawRecord(number, record)
+
+
+def _iter_parquet(path: Path) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq
+
+    yield from _iter_arrow_batches(pq.ParquetFile(path).iter_batches(batch_size=4096))
+
+
+def _iter_hf(path: Path) -> Iterator[RawRecord]:
+    import pyarrow as pa
+
+    files = sorted(path.glob("*.arrow")) or sorted(path.glob("**/*.arrow"))
+    if not files:
+        raise ValueError(f"{path}: a directory input must be a saved Hugging Face dataset (*.arrow files)")
+
+    def batches():
+        for file in files:
+            with pa.memory_map(str(file)) as source:
+                try:
+                    reader = pa.ipc.open_stream(source)
+                except pa.ArrowInvalid:
+                    reader = pa.ipc.open_file(source)
+                    yield from (reader.get_batch(i) for i in range(reader.num_record_batches))
+                    continue
+                yield from reader
+
+    yield from _iter_arrow_batches(batches())
+
+
+def _json_loads():
+    try:
+        import orjson
+
+        return orjson.loads
+    except ImportError:
+        return json.loads
+
+
+def peek_columns(path: str | os.PathLike, n: int = 1000) -> tuple[list[str], int]:
+    """Columns seen in the first ``n`` parseable records (in first-seen order) and how many were read."""
+    seen: dict[str, None] = {}
+    count = 0
+    for raw in iter_records(path):
+        if raw.record is None:
+            continue
+        for key in raw.record:
+            seen.setdefault(key, None)
+        count += 1
+        if count >= n:
+            break
+    return list(seen), count
+
+
+# ---------------------------------------------------------------------------- validation
+_TYPE_CHECKS = {
+    "str": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, (list, tuple, np.ndarray)),
+    "dict": lambda v: isinstance(v, dict),
+}
+_TYPE_WORDS = {"str": "a string", "number": "a number", "int": "an integer", "bool": "a boolean",
+               "list": "a list", "dict": "an object"}
+
+
+def check_record(record: dict[str, Any], required: dict[str, Column]) -> tuple[str, str] | None:
+    """Return ``(column, reason)`` for the first required column the record lacks or mistypes."""
+    for name, col in required.items():
+        if name not in record:
+            return name, "column is missing"
+        value = record[name]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            if not col.nullable:
+                return name, "value is null"
+            continue
+        check = _TYPE_CHECKS.get(col.dtype)
+        if check is not None and not check(value):
+            return name, f"expected {_TYPE_WORDS[col.dtype]}, got {_json_type(value)} {_short(value)}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def bad_input_error(path: str, fmt: str, raw: RawRecord, column: str | None, reason: str) -> BadInputError:
+    return BadInputError(str(path), raw.number, reason, column=column, unit=row_unit(fmt))
+
+
+# ---------------------------------------------------------------------------- frames
+def records_to_frame(records: list[dict[str, Any]], row_ids: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame.insert(0, ROW_ID, pd.Series(row_ids, dtype=object))
+    for name in frame.columns:
+        col = frame[name]
+        # JSON integers with gaps would silently become floats (5 -> 5.0 in the output): keep them integers.
+        if col.dtype == np.float64 and col.isna().any():
+            first = next((r.get(name) for r in records if r.get(name) is not None), None)
+            if isinstance(first, int) and not isinstance(first, bool):
+                values = col.dropna()
+                if (values == values.round()).all():
+                    frame[name] = col.astype("Int64")
+    return frame
+
+
+_JSON_COLUMNS_KEY = b"dataflow.json_columns"
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write a chunk as parquet, atomically. Columns Arrow would alter (dicts with varying keys become
+    structs with padded nulls; mixed types fail) are stored as JSON text and restored by
+    :func:`read_frame`, so a round trip never changes a value."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    json_cols = [name for name in frame.columns if frame[name].dtype == object and _needs_json(frame[name])]
+    out = frame
+    if json_cols:
+        out = frame.assign(**{c: [_to_json(v) for v in frame[c].tolist()] for c in json_cols})
+    try:
+        table = pa.Table.from_pandas(out, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        extra = [c for c in out.columns if out[c].dtype == object and c not in json_cols]
+        json_cols += extra
+        out = out.assign(**{c: [_to_json(v) for v in out[c].tolist()] for c in extra})
+        table = pa.Table.from_pandas(out, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[_JSON_COLUMNS_KEY] = json.dumps(json_cols).encode()
+    table = table.replace_schema_metadata(meta)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd" if len(frame) > 2000 else "snappy")
+    os.replace(tmp, path)
+
+
+def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=columns)
+    frame = table.to_pandas()
+    json_cols = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS_KEY, b"[]"))
+    for name in json_cols:
+        if name in frame.columns:
+            frame[name] = pd.Series([None if v is None else json.loads(v) for v in frame[name].tolist()],
+                                    index=frame.index, dtype=object)
+    for name in frame.columns:  # Arrow gives numpy arrays for lists; users expect lists
+        col = frame[name]
+        if col.dtype == object and len(col) and isinstance(_first_valid(col), np.ndarray):
+            frame[name] = pd.Series([v.tolist() if isinstance(v, np.ndarray) else v for v in col.tolist()],
+                                    index=frame.index, dtype=object)
+    return frame
+
+
+def _first_valid(col: pd.Series) -> Any:
+    for v in col.tolist():
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            return v
+    return None
+
+
+def _needs_json(col: pd.Series) -> bool:
+    for v in col.tolist():
+        if isinstance(v, dict):
+            return True
+        if isinstance(v, (list, tuple)) and any(isinstance(x, (dict, list, tuple)) for x in v):
+            return True
+    return False
+
+
+def _to_json(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is pd.NA:
+        return None
+    return str(value)
+
+
+def frame_to_records(frame: pd.DataFrame, *, internal: bool = False) -> list[dict[str, Any]]:
+    """Rows as plain JSON-able dicts (missing values -> None); internal ``_`` columns dropped unless asked."""
+    names = [c for c in frame.columns if internal or not str(c).startswith("_")]
+    columns = [[_clean(v) for v in frame[c].tolist()] for c in names]
+    return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(frame))]
+
+
+def _clean(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    return value
+
+
+# ---------------------------------------------------------------------------- output
+class OutputWriter:
+    """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
+
+    def __init__(self, path: str | os.PathLike, fmt: str | None = None):
+        self.path = Path(path)
+        self.fmt = fmt or detect_format(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.rows = 0
+        self._fh: Any = None
+        self._parquet: Any = None
+        self._columns: list[str] | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "parquet":
+            self._write_parquet(frame)
+        elif self.fmt == "csv":
+            public = frame[[c for c in frame.columns if not str(c).startswith("_")]]
+            if self._fh is None:
+                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
+                self._columns = list(public.columns)
+                public.to_csv(self._fh, index=False)
+            else:
+                public.reindex(columns=self._columns).to_csv(self._fh, index=False, header=False)
+        else:
+            if self._fh is None:
+                self._fh = open(self.tmp, "w", encoding="utf-8")
+                if self.fmt == "json":
+                    self._fh.write("[")
+            for record in frame_to_records(frame):
+                text = json.dumps(record, ensure_ascii=False, default=_json_default)
+                if self.fmt == "json":
+                    self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
+                else:
+                    self._fh.write(text + "\n")
+                self.rows += 1
+            return
+        self.rows += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        public = frame[[c for c in frame.columns if not str(c).startswith("_")]]
+        table = pa.Table.from_pandas(public.reset_index(drop=True), preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+        else:
+            table = table.cast(self._parquet.schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> Path:
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self._fh is not None:
+            if self.fmt == "json":
+                self._fh.write("\n]\n" if self.rows else "]\n")
+            self._fh.close()
+        else:  # no rows at all: still produce a valid, empty output
+            with open(self.tmp, "w", encoding="utf-8") as fh:
+                fh.write("[]\n" if self.fmt == "json" else "")
+        os.replace(self.tmp, self.path)
+        return self.path
+
+
+class DataFrameStorage:
+    """Eager storage: ``op.run(DataFrameStorage(df), input_key=...)`` runs the operator at once.
+
+    Handy in notebooks and operator tests; pipelines stream through the engine instead.
+    ``.frame`` holds the current rows, ``.dropped`` the rows removed so far (with reasons) and
+    ``.rejected`` the rows an operator could not process.
+    """
+
+    def __init__(self, frame: pd.DataFrame | list[dict[str, Any]], serving: Any = None):
+        if not isinstance(frame, pd.DataFrame):
+            frame = pd.DataFrame.from_records(frame)
+        frame = frame.reset_index(drop=True)
+        if ROW_ID not in frame.columns:
+            frame.insert(0, ROW_ID, [str(i) for i in range(1, len(frame) + 1)])
+        self.frame = frame
+        self.serving = serving
+        self.dropped: list[pd.DataFrame] = []
+        self.rejected: list[pd.DataFrame] = []
+        self.metrics: dict[str, Any] = {}
+
+    def step(self) -> DataFrameStorage:
+        return self
+
+    def apply(self, op: Any, bindings: dict[str, Any]) -> DataFrameStorage:
+        from dataflow.core.engine import apply_op_to_frame
+
+        result = apply_op_to_frame(op, op.resolve_bindings(bindings), self.frame, serving=self.serving)
+        self.frame = result.frame.reset_index(drop=True)
+        if result.dropped is not None and len(result.dropped):
+            self.dropped.append(result.dropped)
+        if result.rejected is not None and len(result.rejected):
+            self.rejected.append(result.rejected)
+        if result.metrics:
+            self.metrics[op.op_name()] = result.metrics
+        return self
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return frame_to_records(self.frame)
