@@ -75,6 +75,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip().rstrip(":")
 
 
+def _kept_mask(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``before`` survive in ``after`` (matched by row id; a set beats Arrow's ``isin``)."""
+    kept = set(after[ROW_ID].tolist())
+    return np.fromiter((r in kept for r in before[ROW_ID].tolist()), dtype=bool, count=len(before))
+
+
 def merge_results(parts: list[BatchResult]) -> BatchResult:
     def cat(frames):
         frames = [f for f in frames if f is not None and len(f)]
@@ -260,8 +266,8 @@ class Engine:
             start = -1
         for j in range(start + 1, len(steps)):
             delta = read_frame(self.step_dir(steps[j]) / f"{_chunk(k)}.parquet")
-            if len(delta) != len(frame) or not np.array_equal(delta[ROW_ID].to_numpy(), frame[ROW_ID].to_numpy()):
-                frame = frame[frame[ROW_ID].isin(delta[ROW_ID])]
+            if len(delta) != len(frame):
+                frame = frame[_kept_mask(frame, delta)]
             frame = frame.reset_index(drop=True)
             for c in markers[j].get("written", []):
                 frame[c] = delta[c].to_numpy()
@@ -287,7 +293,7 @@ class Engine:
             memo.invalidate(rows_changed=True)
         else:
             if len(out) != len(frame):
-                memo.filter_rows(frame[ROW_ID].isin(out[ROW_ID]).to_numpy())
+                memo.filter_rows(result.kept if result.kept is not None else _kept_mask(frame, out))
             memo.invalidate(result.written)
         sdir = self.step_dir(step)
         sdir.mkdir(parents=True, exist_ok=True)

@@ -94,6 +94,7 @@ class BatchResult:
     rejected: pd.DataFrame | None = None  # rows the operator could not process, with REJECT_REASON
     rows_changed: bool = False  # rows were added or reordered: cache the whole frame, not a delta
     metrics: dict[str, Any] | None = None
+    kept: np.ndarray | None = None  # for filters: which input rows remain (keeps memoised stats aligned)
 
 
 def _params_wrapper(init):
@@ -432,7 +433,7 @@ def split_dropped(frame: pd.DataFrame, mask: np.ndarray, reasons: Any, written: 
     else:
         why = np.asarray(reasons, dtype=object)[drop]
     dropped = frame[drop].assign(**{DROP_REASON: why})
-    return BatchResult(frame[mask], written=list(written), dropped=dropped)
+    return BatchResult(frame[mask], written=list(written), dropped=dropped, kept=mask)
 
 
 def _build_params_model(cls: type[Operator]):

@@ -196,6 +196,24 @@ def _json_loads():
         return json.loads
 
 
+def _json_dumps():
+    """Compact, UTF-8, key order kept; orjson when installed (several times faster)."""
+    try:
+        import orjson
+
+        opts = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+        def dumps(value: Any) -> str:
+            try:
+                return orjson.dumps(value, option=opts, default=_json_default).decode()
+            except TypeError:  # e.g. integers beyond 64 bits
+                return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+        return dumps
+    except ImportError:
+        return lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
 def peek_columns(path: str | os.PathLike, n: int = 1000) -> tuple[list[str], int]:
     """Columns seen in the first ``n`` parseable records (in first-seen order) and how many were read."""
     seen: dict[str, None] = {}
@@ -336,7 +354,7 @@ def _needs_json(col: pd.Series) -> bool:
 def _to_json(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
@@ -352,8 +370,17 @@ def _json_default(value: Any) -> Any:
 def frame_to_records(frame: pd.DataFrame, *, internal: bool = False) -> list[dict[str, Any]]:
     """Rows as plain JSON-able dicts (missing values -> None); internal ``_`` columns dropped unless asked."""
     names = [c for c in frame.columns if internal or not str(c).startswith("_")]
-    columns = [[_clean(v) for v in frame[c].tolist()] for c in names]
+    columns = [_column_values(frame[c]) for c in names]
     return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(frame))]
+
+
+def _column_values(col: pd.Series) -> list[Any]:
+    """A column as Python values with every kind of missing value as None, vectorised where possible."""
+    if col.dtype == object:
+        return [_clean(v) for v in col.tolist()]
+    if col.dtype.kind in "iub":
+        return col.tolist()
+    return col.astype(object).where(col.notna(), None).tolist()
 
 
 def _clean(value: Any) -> Any:
@@ -398,8 +425,9 @@ class OutputWriter:
                 self._fh = open(self.tmp, "w", encoding="utf-8")
                 if self.fmt == "json":
                     self._fh.write("[")
+            dumps = _json_dumps()
             for record in frame_to_records(frame):
-                text = json.dumps(record, ensure_ascii=False, default=_json_default)
+                text = dumps(record)
                 if self.fmt == "json":
                     self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
                 else:

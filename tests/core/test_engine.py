@@ -1,0 +1,172 @@
+"""The engine: chunked runs equal eager runs, the step cache, partial recompute, formats, inspect."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from dataflow.core.inspect import RunInspector
+from dataflow.core.pipeline import Pipeline
+from dataflow.core.storage import DataFrameStorage
+from tests.core.conftest import read_jsonl, write_jsonl
+from tests.core.sample_ops import Checksum, ExactDedup, SplitWords, Suffix, Upper, WordCount
+
+
+class Demo(Pipeline):
+    def __init__(self, inp, out, suffix="!", **kw):
+        super().__init__(inp, out, **kw)
+        self.upper = Upper()
+        self.count = WordCount(min_words=2)
+        self.dedup = ExactDedup()
+        self.suffix = Suffix(suffix=suffix)
+        self.sha = Checksum()
+
+    def forward(self):
+        self.upper.run(self.storage, input_key="text")
+        self.count.run(self.storage, input_key="text")
+        self.dedup.run(self.storage, input_key="text")
+        self.suffix.run(self.storage, input_key="text")
+        self.sha.run(self.storage, input_key="text", output_key="sha")
+
+
+def rows(n):
+    return [{"id": i, "text": " ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 5)), "meta": {"i": i}}
+            for i in range(n)]
+
+
+def eager(data):
+    s = DataFrameStorage(data)
+    for op, kw in ((Upper(), {}), (WordCount(min_words=2), {}), (ExactDedup(), {}), (Suffix(), {}),
+                   (Checksum(), {"output_key": "sha"})):
+        op.run(s, **kw)
+    return s.to_records()
+
+
+def step_markers(cache):
+    return {p.relative_to(cache).as_posix(): p.stat().st_mtime_ns for p in cache.glob("steps/*/*/chunk-*.json")}
+
+
+def test_chunked_parallel_run_equals_eager_run_and_keeps_types(tmp_path):
+    data = rows(500)
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+    summary = Demo(inp, tmp_path / "out.jsonl", cache_dir=tmp_path / "c", chunk_size=37, workers=2).run()
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert out == eager(data)
+    assert isinstance(out[0]["id"], int) and out[0]["meta"] == {"i": out[0]["id"]}
+    assert summary["totals"]["rows_out"] == len(out)
+    by_step = {s["op"]: s for s in summary["steps"]}
+    assert by_step["WordCount"]["dropped"] == {"word_count < 2": 200}
+    assert sum(by_step["ExactDedup"]["dropped"].values()) == by_step["ExactDedup"]["rows_in"] - len(out)
+    assert json.loads((tmp_path / "c" / "run.json").read_text())["steps"][0]["index"] == 1
+
+
+def test_second_run_is_served_from_cache_and_a_param_change_recomputes_only_downstream(tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", rows(300))
+    cache = tmp_path / "c"
+    Demo(inp, tmp_path / "o1.jsonl", cache_dir=cache, chunk_size=50).run()
+    first = step_markers(cache)
+    Demo(inp, tmp_path / "o2.jsonl", cache_dir=cache, chunk_size=50).run()
+    assert step_markers(cache) == first  # nothing recomputed
+    assert read_jsonl(tmp_path / "o1.jsonl") == read_jsonl(tmp_path / "o2.jsonl")
+
+    Demo(inp, tmp_path / "o3.jsonl", suffix="?", cache_dir=cache, chunk_size=50).run()
+    after = step_markers(cache)
+    unchanged = {k for k in first if after.get(k) == first[k]}
+    steps_kept = {k.split("/")[1] for k in unchanged}
+    assert steps_kept == {"01-Upper", "02-WordCount", "03-ExactDedup"}
+    assert not any(k.startswith("steps/04-Suffix") for k in unchanged)
+    assert all(r["text"].endswith("?") for r in read_jsonl(tmp_path / "o3.jsonl"))
+
+
+def test_input_file_is_never_modified(tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", rows(40))
+    before = inp.read_bytes()
+    Demo(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c", chunk_size=7).run()
+    assert inp.read_bytes() == before
+
+
+def test_dropped_rows_are_kept_with_step_and_reason(tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"text": "a b"}, {"text": "short"}, {"text": "a b"}])
+    Demo(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c").run()
+    insp = RunInspector(tmp_path / "c")
+    assert "dropped at step 2 (WordCount): word_count < 2" in insp.explain_row("2")
+    assert "dropped at step 3 (ExactDedup): duplicate of row 1" in insp.explain_row("3")
+    assert "in the output" in insp.explain_row("1")
+    reasons = {(d["row_id"], d["reason"]) for d in insp.dropped()}
+    assert reasons == {("2", "word_count < 2"), ("3", "duplicate of row 1")}
+
+
+def test_row_expanding_steps_resume_and_recompute_correctly(tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", rows(60))
+
+    class Expand(Pipeline):
+        def __init__(self, parts):
+            super().__init__(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c", chunk_size=16)
+            self.split = SplitWords(max_parts=parts)
+            self.upper = Upper()
+
+        def forward(self):
+            self.split.run(self.storage, input_key="text")
+            self.upper.run(self.storage, input_key="part")
+
+    Expand(2).run()
+    two = read_jsonl(tmp_path / "o.jsonl")
+    Expand(3).run()
+    three = read_jsonl(tmp_path / "o.jsonl")
+    assert len(three) > len(two) and all(r["part"].isupper() for r in three)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_every_output_format_round_trips(tmp_path, fmt):
+    data = [{"text": "a b c", "n": i} for i in range(5)]
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+    out = tmp_path / f"out.{fmt}"
+
+    class P(Pipeline):
+        def __init__(self):
+            super().__init__(inp, out, cache_dir=tmp_path / "c")
+            self.op = Upper()
+
+        def forward(self):
+            self.op.run(self.storage)
+
+    P().run()
+    frame = {"jsonl": lambda p: pd.read_json(p, lines=True), "json": pd.read_json, "csv": pd.read_csv,
+             "parquet": pd.read_parquet}[fmt](out)
+    assert frame["text"].tolist() == ["A B C"] * 5 and frame["n"].tolist() == list(range(5))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json", "hf"])
+def test_every_input_format_is_read(tmp_path, fmt):
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"text": ["a b", "c d e"], "n": [1, 2]})
+    if fmt == "csv":
+        inp = tmp_path / "in.csv"
+        frame.to_csv(inp, index=False)
+    elif fmt == "parquet":
+        inp = tmp_path / "in.parquet"
+        frame.to_parquet(inp)
+    elif fmt == "json":
+        inp = tmp_path / "in.json"
+        inp.write_text(json.dumps(frame.to_dict("records")))
+    else:  # a saved Hugging Face dataset directory: Arrow IPC stream files
+        inp = tmp_path / "hf"
+        inp.mkdir()
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        with pa.OSFile(str(inp / "data-00000-of-00001.arrow"), "wb") as sink:
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+
+    class P(Pipeline):
+        def __init__(self):
+            super().__init__(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c")
+            self.op = WordCount(min_words=3)
+
+        def forward(self):
+            self.op.run(self.storage)
+
+    P().run()
+    assert read_jsonl(tmp_path / "o.jsonl") == [{"text": "c d e", "n": 2, "n_words": 3}]
