@@ -140,7 +140,8 @@ class Engine:
 
     def __init__(self, plan: CompiledPlan, *, input_path: str | Path, output_path: str | Path | None,
                  cache_dir: str | Path, chunk_size: int, on_bad_input: str = "error",
-                 serving_factory: Callable[[], Any] | None = None, executor: Any = None,
+                 serving_factory: Callable[[], Any] | None = None,
+                 embedder_factory: Callable[[], Any] | None = None, executor: Any = None,
                  progress: bool | None = None, config: dict[str, Any] | None = None) -> None:
         self.plan = plan
         self.input_path = Path(input_path)
@@ -150,6 +151,7 @@ class Engine:
         self.chunk_size = int(chunk_size)
         self.on_bad_input = on_bad_input
         self.serving_factory = serving_factory
+        self.embedder_factory = embedder_factory
         self.executor = executor
         self.progress = progress
         self.config = config or {}
@@ -278,7 +280,7 @@ class Engine:
         op = step.op
         ctx = StepContext(step_index=step.index, op_name=step.name, cols=step.bindings, memo=memo,
                           serving_factory=self.serving_factory if op.needs_llm else None,
-                          chunk_index=k, op=op)
+                          embedder_factory=self.embedder_factory, chunk_index=k, op=op)
         before = self._llm_snapshot(op, ctx)
         t0 = time.perf_counter()
         frame = frame.reset_index(drop=True)

@@ -141,6 +141,17 @@ class Pipeline:
                 self._serving_instance = create_serving(self._serving_config())
         return self._serving_instance
 
+    def get_embedder(self) -> Any:
+        """The pipeline's embedder (``embedder`` config or instance), created on first use."""
+        if getattr(self, "_embedder_instance", None) is None:
+            if self.embedder is not None and not isinstance(self.embedder, dict):
+                self._embedder_instance = self.embedder
+            else:
+                from dataflow.serving.embeddings import create_embedder
+
+                self._embedder_instance = create_embedder(self.embedder)
+        return self._embedder_instance
+
     def _serving_problem(self) -> str | None:
         if self.serving is not None and not isinstance(self.serving, dict):
             return None
@@ -229,7 +240,7 @@ class Pipeline:
             logger.info("resuming from %s", cache_dir)
         engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
                         chunk_size=self.chunk_size, on_bad_input=self.on_bad_input,
-                        serving_factory=self.get_serving, executor=get_executor(self.executor, self.workers),
+                        serving_factory=self.get_serving, embedder_factory=self.get_embedder, executor=get_executor(self.executor, self.workers),
                         progress=progress, config=self.config())
         summary = engine.run()
         if print_summary:
