@@ -156,6 +156,7 @@ class Engine:
         self.progress = progress
         self.config = config or {}
         self.ingest_dir = self.cache_dir / "ingest" / plan.input_fingerprint
+        self._progress: Any = None  # a queue of finished step indices, read by the progress bars
 
     # ------------------------------------------------------------------ paths
     def step_dir(self, step: Step) -> Path:
@@ -316,6 +317,8 @@ class Engine:
         if result.metrics:
             marker["metrics"] = result.metrics
         _atomic_json(self.marker(step, k), marker)
+        if self._progress is not None:
+            self._progress.put(step.index)
         return out
 
     def _llm_snapshot(self, op: Operator, ctx: StepContext) -> dict[str, float] | None:
@@ -367,32 +370,26 @@ class Engine:
 
     # ------------------------------------------------------------------ the whole run
     def run(self) -> dict[str, Any]:
-        from tqdm.auto import tqdm
-
         started = time.time()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         n_chunks = self.ingest()
         self.decisions: dict[int, Any] = {}
-        for segment in self.plan.segments:
-            if segment.barrier is not None:
-                self.decisions[segment.index] = self.decide(segment, n_chunks)
-            todo = [k for k in range(n_chunks) if self.read_marker(segment.steps[-1], k) is None]
-            if not todo:
-                continue
-            names = [s.name for s in segment.steps]
-            first, last = segment.steps[0].index, segment.steps[-1].index
-            desc = f"steps {first}-{last}" if first != last else f"step {first}"
-            desc += ": " + (" > ".join(names) if len(names) <= 3 else f"{names[0]} > ... > {names[-1]}")
-            bar = tqdm(total=n_chunks, initial=n_chunks - len(todo), desc=desc, unit="chunk",
-                       disable=None if self.progress is None else not self.progress,
-                       leave=False)
-            for _ in self.executor.map(_segment_task, [(segment.index, k) for k in todo], self,
-                                       in_process=segment.uses_llm):
-                bar.update(1)
-            bar.close()
+        done_before = sum(self.read_marker(self.plan.steps[-1], k) is not None for k in range(n_chunks)) \
+            if self.plan.steps else n_chunks
+        self.resumed_chunks = done_before
+        with StepProgress(self, n_chunks) as progress:
+            for segment in self.plan.segments:
+                if segment.barrier is not None:
+                    self.decisions[segment.index] = self.decide(segment, n_chunks)
+                todo = [k for k in range(n_chunks) if self.read_marker(segment.steps[-1], k) is None]
+                progress.start_segment(segment, n_chunks - len(todo))
+                for _ in self.executor.map(_segment_task, [(segment.index, k) for k in todo], self,
+                                           in_process=segment.uses_llm):
+                    pass
         rows_out = self.write_output(n_chunks)
         rejects_path, n_rejects = self.write_rejects(n_chunks)
         summary = self.summarize(n_chunks, started, rows_out, rejects_path, n_rejects)
+        summary["resumed_chunks"] = done_before
         _atomic_json(self.cache_dir / "run.json", summary)
         self.prune()
         return summary
@@ -504,6 +501,68 @@ class Engine:
         for other in ingest_root.iterdir() if ingest_root.exists() else ():
             if other.is_dir() and other.name != self.plan.input_fingerprint:
                 shutil.rmtree(other, ignore_errors=True)
+
+
+class StepProgress:
+    """One progress bar per step, advanced as workers finish that step on a chunk.
+
+    Workers report through a queue inherited at fork time; bars are shown only on a terminal (or when
+    asked for) and only for runs of more than one chunk.
+    """
+
+    def __init__(self, engine: Engine, n_chunks: int) -> None:
+        self.engine, self.n_chunks = engine, n_chunks
+        self.bars: dict[int, Any] = {}
+        enabled = engine.progress if engine.progress is not None else _is_terminal()
+        self.enabled = bool(enabled) and n_chunks > 1 and bool(engine.plan.steps)
+
+    def __enter__(self) -> StepProgress:
+        if self.enabled:
+            import multiprocessing
+            import threading
+
+            self.engine._progress = multiprocessing.get_context("fork").SimpleQueue()
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        queue = self.engine._progress
+        while True:
+            index = queue.get()
+            if index is None:
+                return
+            bar = self.bars.get(index)
+            if bar is not None:
+                bar.update(1)
+
+    def start_segment(self, segment: Segment, already_done: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        self.close_bars()
+        for step in segment.steps:
+            self.bars[step.index] = tqdm(total=self.n_chunks, initial=already_done, unit="chunk",
+                                         desc=f"{step.index:>2} {step.name}", leave=False)
+
+    def close_bars(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars = {}
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.engine._progress.put(None)
+            self._reader.join(timeout=5)
+            self.close_bars()
+            self.engine._progress = None
+
+
+def _is_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
 
 
 # Tasks handed to executors: module-level so any executor (fork pool, Ray) can run them.
