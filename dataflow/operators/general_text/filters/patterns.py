@@ -1,0 +1,176 @@
+"""Pattern-based filters of the reference DataFlow library: HTML entities, special characters, watermarks,
+lorem ipsum, ID-card mentions and a word blocklist (same names and defaults)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from dataflow.core.operator import OutputColumn
+from dataflow.core.registry import register_operator
+from dataflow.operators.general_text.filters._base import StatRangeFilter
+from dataflow.operators.general_text.text_stats import TextStats
+
+_HTML_ENTITY_NAMES = ("nbsp", "lt", "gt", "amp", "quot", "apos", "hellip", "ndash", "mdash", "lsquo", "rsquo",
+                      "ldquo", "rdquo")
+# Half- or full-width ampersand, a known entity name, optional half- or full-width semicolon; numeric
+# entities such as &#160; and &#x27; too.
+_HTML_ENTITY = re.compile(r"[&\uff06](?:(?:" + "|".join(_HTML_ENTITY_NAMES) + r")[;\uff1b]?|#x?[0-9a-fA-F]{1,6};)")
+
+
+def _count(pattern: re.Pattern, texts: list[str]) -> np.ndarray:
+    findall = pattern.findall
+    return np.fromiter((len(findall(t)) if t else 0 for t in texts), dtype=np.int64, count=len(texts))
+
+
+class _PatternCountFilter(StatRangeFilter):
+    """Counts matches of ``self.pattern`` and keeps rows with at most ``max_value`` of them."""
+
+    pattern: re.Pattern
+
+    def statistic(self, stats: TextStats) -> np.ndarray:
+        return _count(self.pattern, stats.texts)
+
+
+@register_operator
+class HtmlEntityFilter(_PatternCountFilter):
+    """Drop texts containing HTML entities (``&nbsp;``, ``&amp``, full-width ``＆lt；``, ``&#160;`` ...).
+
+    Their presence means the HTML was not decoded. Score column ``html_entity_count``; ``max_count``
+    (default 0) tolerates a few.
+    """
+
+    output_key = OutputColumn("html_entity_count", "int")
+    score_name = "html_entity_count"
+    pattern = _HTML_ENTITY
+
+    def __init__(self, max_count: int = 0):
+        super().__init__(max_value=max_count)
+
+
+@register_operator
+class SpecialCharacterFilter(_PatternCountFilter):
+    """Drop texts with tell-tale broken characters: U+FFFD, ``□``, stray ``u200e``, ``&#247;``, ``? :``,
+    ``{/U}`` and escaped emoji code points such as ``U+1F600`` (the reference's patterns).
+
+    Score column ``special_char_count``.
+    """
+
+    output_key = OutputColumn("special_char_count", "int")
+    score_name = "special_char_count"
+    pattern = re.compile(r"u200e|&#247;|\? :|[\ufffd\u25a1]|\{/U\}"
+                         r"|U\+26[0-9A-F][0-9A-D]|U\+273[3-4]|U\+1F[3-6][0-4][0-9A-F]|U\+1F6[8-9A-F][0-9A-F]")
+
+    def __init__(self, max_count: int = 0):
+        super().__init__(max_value=max_count)
+
+
+@register_operator
+class WatermarkFilter(StatRangeFilter):
+    """Drop texts that mention a watermark word (case-sensitive, as in the reference).
+
+    Default words: "Copyright", "Watermark", "Confidential". Score column ``watermark_count``.
+    """
+
+    output_key = OutputColumn("watermark_count", "int")
+    score_name = "watermark_count"
+
+    def __init__(self, watermarks: list[str] | None = None, max_count: int = 0):
+        super().__init__(max_value=max_count)
+        self.watermarks = list(watermarks) if watermarks is not None else ["Copyright", "Watermark",
+                                                                           "Confidential"]
+        self._pattern = re.compile("|".join(map(re.escape, self.watermarks))) if self.watermarks else None
+
+    def statistic(self, stats: TextStats) -> np.ndarray:
+        if self._pattern is None:
+            return np.zeros(len(stats), dtype=np.int64)
+        return _count(self._pattern, stats.texts)
+
+
+@register_operator
+class LoremIpsumFilter(StatRangeFilter):
+    """Drop texts containing "lorem ipsum" placeholder text (case-insensitive).
+
+    Score column ``lorem_ipsum_ratio``: occurrences per character; the reference threshold 3e-8 means
+    any occurrence in a text shorter than 33 million characters drops it.
+    """
+
+    output_key = OutputColumn("lorem_ipsum_ratio", "number")
+    score_name = "lorem_ipsum_ratio"
+    _pattern = re.compile(r"lorem ipsum", re.IGNORECASE)
+
+    def __init__(self, threshold: float = 3e-8):
+        super().__init__(max_value=threshold)
+
+    def statistic(self, stats: TextStats) -> np.ndarray:
+        counts = _count(self._pattern, stats.texts).astype(np.float64)
+        chars = stats["n_chars"]
+        return np.divide(counts, chars, out=np.zeros(len(counts)), where=chars > 0)
+
+
+@register_operator
+class IDCardFilter(_PatternCountFilter):
+    """Drop texts that mention identity documents ``threshold`` times or more ("ID number", "身份证", ...).
+
+    Such pages are often leaked personal records. Score column ``id_card_mentions``. Reference default: 3.
+    """
+
+    output_key = OutputColumn("id_card_mentions", "int")
+    score_name = "id_card_mentions"
+    pattern = re.compile(r"身\s{0,10}份|id\s{0,10}number|identification|identity|\bID\s{0,10}No\b|id\s{0,10}card"
+                         r"|NRIC\s{0,10}number|IC\s{0,10}number|resident\s{0,10}registration|I\.D\.\s{0,10}Number",
+                         re.IGNORECASE)
+
+    def __init__(self, threshold: int = 3):
+        super().__init__(max_value=threshold - 1)
+
+
+_BLOCKLIST_DIR = Path(__file__).resolve().parent / "data"
+
+
+@register_operator
+class BlocklistFilter(StatRangeFilter):
+    """Drop texts with more than ``threshold`` blocklisted words (lowercase whole-word match).
+
+    The default English list (``filters/data/blocklist_en.txt``) is small and written for DataFlow (adult
+    content and spam); add words with ``extra_words`` or a file with one word per line (``#`` comments)
+    with ``blocklist_file``, or pass ``language=None`` to use only your own. Multi-word entries match as
+    phrases. Score column ``blocklist_count``. Reference default threshold: 1.
+    """
+
+    output_key = OutputColumn("blocklist_count", "int")
+    score_name = "blocklist_count"
+
+    def __init__(self, language: str | None = "en", threshold: int = 1, extra_words: list[str] | None = None,
+                 blocklist_file: str | None = None):
+        super().__init__(max_value=threshold)
+        words: set[str] = set()
+        if language:
+            path = _BLOCKLIST_DIR / f"blocklist_{language}.txt"
+            if not path.exists():
+                raise ValueError(f"BlocklistFilter: no built-in blocklist for language {language!r}")
+            words |= _read_words(path)
+        if blocklist_file:
+            words |= _read_words(Path(blocklist_file))
+        words |= {w.strip().lower() for w in extra_words or () if w.strip()}
+        self.words = frozenset(w for w in words if " " not in w)
+        phrases = sorted(w for w in words if " " in w)
+        self._phrases = re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b") if phrases else None
+
+    def statistic(self, stats: TextStats) -> np.ndarray:
+        has = self.words.__contains__
+        out = np.zeros(len(stats), dtype=np.int64)
+        for i, (text, words) in enumerate(zip(stats.texts, stats.words)):
+            if text:
+                out[i] = sum(map(has, (w.strip(".,;:!?\"'()[]").lower() for w in words)))
+                if self._phrases is not None:
+                    out[i] += len(self._phrases.findall(text.lower()))
+        return out
+
+
+def _read_words(path: Path) -> set[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#")}
+

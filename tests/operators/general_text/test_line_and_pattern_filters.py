@@ -1,0 +1,80 @@
+from dataflow.operators.general_text.filters.line_rules import (
+    ColonEndFilter,
+    LineEndWithEllipsisFilter,
+    LineStartWithBulletpointFilter,
+    LineWithJavascriptFilter,
+    NoPuncFilter,
+)
+from dataflow.operators.general_text.filters.patterns import (
+    BlocklistFilter,
+    HtmlEntityFilter,
+    IDCardFilter,
+    LoremIpsumFilter,
+    SpecialCharacterFilter,
+    WatermarkFilter,
+)
+
+from .helpers import kept_texts, run_op
+
+
+def test_colon_end_filter():
+    assert kept_texts(ColonEndFilter(), ["Steps:  \n", "Done.", "a: b", ""]) == ["Done.", "a: b"]
+
+
+def test_line_end_with_ellipsis_filter():
+    ok = "a...\nb\nc\nd"  # 1/4 = 0.25
+    bad = "a...\nb…\nc"  # 2/3
+    assert kept_texts(LineEndWithEllipsisFilter(threshold=0.3), [ok, bad]) == [ok]
+
+
+def test_bullet_filter():
+    texts = ["• a\n• b\nc", "• a\n- b\n* c"]
+    frame, dropped = run_op(LineStartWithBulletpointFilter(threshold=0.9), texts)
+    assert frame["text"].tolist() == [texts[0]]
+    assert dropped[texts[1]] == "bullet_line_ratio > 0.9"
+
+
+def test_javascript_filter():
+    short = "enable javascript\njavascript\nJavaScript"
+    many_bad = "javascript a\njavascript b\nok 1\nok 2"
+    enough_ok = "javascript a\nok 1\nok 2\nok 3"
+    assert kept_texts(LineWithJavascriptFilter(), [short, many_bad, enough_ok]) == [short, enough_ok]
+
+
+def test_no_punc_filter():
+    long_run = " ".join(["w"] * 5)
+    assert kept_texts(NoPuncFilter(threshold=4), ["w w w w, w w w w", long_run]) == ["w w w w, w w w w"]
+
+
+def test_html_entity_filter():
+    texts = ["fish &amp; chips", "a ＆lt；b", "price &#163;5", "AT&T and R&D", "&nbsp"]
+    assert kept_texts(HtmlEntityFilter(), texts) == ["AT&T and R&D"]
+
+
+def test_special_character_filter():
+    assert kept_texts(SpecialCharacterFilter(), ["bad \ufffd char", "emoji U+1F600 code", "fine text"]) == \
+        ["fine text"]
+
+
+def test_watermark_filter_default_and_custom():
+    assert kept_texts(WatermarkFilter(), ["Copyright 2020 ACME", "copyright lower", "x"]) == ["copyright lower", "x"]
+    assert kept_texts(WatermarkFilter(watermarks=["DRAFT"]), ["Copyright ok", "DRAFT v2"]) == ["Copyright ok"]
+
+
+def test_lorem_ipsum_filter():
+    assert kept_texts(LoremIpsumFilter(), ["Lorem Ipsum dolor", "real text"]) == ["real text"]
+
+
+def test_id_card_filter():
+    two = "ID number here, identity there"
+    three = two + " and an id card"
+    assert kept_texts(IDCardFilter(), [two, three]) == [two]
+
+
+def test_blocklist_filter_builtin_extra_and_file(tmp_path):
+    assert kept_texts(BlocklistFilter(), ["free porn", "porn, XXX!", "clean text"]) == ["free porn", "clean text"]
+    f = tmp_path / "words.txt"
+    f.write_text("# comment\nbanana\nred apple\n")
+    op = BlocklistFilter(language=None, threshold=0, extra_words=["kiwi"], blocklist_file=str(f))
+    assert kept_texts(op, ["a Banana.", "kiwi", "the red apple pie", "porn is not in this list"]) == \
+        ["porn is not in this list"]

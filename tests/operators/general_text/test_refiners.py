@@ -1,0 +1,84 @@
+import pytest
+
+from dataflow.operators.general_text.refiners.pii import PIIAnonymizeRefiner, luhn_valid
+from dataflow.operators.general_text.refiners.text_cleanup import (
+    HtmlEntityRefiner,
+    HtmlUrlRemoverRefiner,
+    LowercaseRefiner,
+    ReferenceRemoverRefiner,
+    RemoveContractionsRefiner,
+    RemoveEmojiRefiner,
+    RemoveEmoticonsRefiner,
+    RemoveExtraSpacesRefiner,
+    RemoveHtmlTagsRefiner,
+    RemoveImageRefsRefiner,
+    RemoveNonPrintableRefiner,
+    RemoveNumberRefiner,
+    RemovePunctuationRefiner,
+    RemoveRepetitionsPunctuationRefiner,
+    RemoveStopwordsRefiner,
+    RemoveUrlRefiner,
+    StripRefiner,
+    TextNormalizationRefiner,
+    UnicodeNormalizeRefiner,
+)
+
+from .helpers import refine
+
+
+@pytest.mark.parametrize("op, given, expected", [
+    (LowercaseRefiner(), "ÀB c", "àb c"),
+    (StripRefiner(), "  x \n", "x"),
+    (RemoveExtraSpacesRefiner(), " a  \t b \n\n\n\n c ", "a b\n\nc"),
+    (RemoveExtraSpacesRefiner(keep_newlines=False), "a \n b", "a b"),
+    (HtmlEntityRefiner(), "fish &amp; chips&#33; ＆lt；", "fish & chips! <"),
+    (HtmlEntityRefiner(remove=True), "a&nbsp;b", "ab"),
+    (RemoveHtmlTagsRefiner(), "<p>Hi <b>there</b></p><script>var x=1;</script><!-- c -->", "Hi there"),
+    (RemoveUrlRefiner(), "see https://ex.com/a?b=1 and www.x.org.", "see  and "),
+    (HtmlUrlRemoverRefiner(), "<a href='x'>go</a> to http://a.b now", "go to now"),
+    (RemoveEmojiRefiner(), "hi 😀👍🏽 there ❤️", "hi 🏽 there ".replace("🏽", "")),
+    (RemoveEmoticonsRefiner(), "ok :) fine :-D <3 yes", "ok  fine   yes"),
+    (RemoveNonPrintableRefiner(), "a\u200bb\x00c\nd\te", "abc\nd\te"),
+    (RemovePunctuationRefiner(), "Hi, «you»! 你好。", "Hi you 你好"),
+    (RemoveNumberRefiner(), "pay 1,000.50 in 3 days", "pay  in  days"),
+    (RemoveRepetitionsPunctuationRefiner(), "What!!! no... ok----", "What! no... ok-"),
+    (RemoveContractionsRefiner(), "I'm sure they won't, Don’t!", "I am sure they will not, Do not!"),
+    (RemoveStopwordsRefiner(), "The cat is on the mat.", "cat mat."),
+    (RemoveImageRefsRefiner(), "x ![alt](a.png) <img src='b'> [image: c] y", "x    y"),
+    (ReferenceRemoverRefiner(), "Fact.[1] More[2, 3][citation needed]", "Fact. More"),
+    (UnicodeNormalizeRefiner(), "ﬁ Ｆｕｌｌ", "fi Full"),
+    (TextNormalizationRefiner(), "“Quote” – it’s\r\nok\u00a0x", "\"Quote\" - it's\nok x"),
+])
+def test_refiners(op, given, expected):
+    assert refine(op, [given]) == [expected]
+
+
+def test_refiner_passes_missing_values():
+    assert refine(LowercaseRefiner(), [None, "A"])[1] == "a"
+
+
+def test_luhn():
+    assert luhn_valid("4111 1111 1111 1111")
+    assert not luhn_valid("4111 1111 1111 1112")
+
+
+def test_pii_default_detectors():
+    text = ("Mail bob.smith@example.co.uk or call +1 (555) 123-4567. Card 4111-1111-1111-1111, "
+            "not 4111-1111-1111-1112. SSN 123-45-6789, server 192.168.0.1, bad 999.1.1.1, "
+            "ID 11010519491231002X.")
+    out = refine(PIIAnonymizeRefiner(), [text])[0]
+    assert "[EMAIL]" in out and "example" not in out
+    assert "[PHONE]" in out and "555" not in out
+    assert out.count("[CREDIT_CARD]") == 1  # the Luhn-invalid number is not a card
+    no_phone = refine(PIIAnonymizeRefiner(detectors=["credit_card"]), ["4111-1111-1111-1112"])[0]
+    assert no_phone == "4111-1111-1111-1112"
+    assert out.count("[ID_NUMBER]") == 2
+    assert "[IP]" in out and "999.1.1.1" in out
+
+
+def test_pii_custom_patterns_and_tokens():
+    op = PIIAnonymizeRefiner(detectors=["email"], custom_patterns={"[EMP]": r"EMP-\d{4}"},
+                             tokens={"email": "<mail>"})
+    assert refine(op, ["EMP-1234 a@b.io 555-123-4567"]) == ["[EMP] <mail> 555-123-4567"]
+    with pytest.raises(ValueError):
+        PIIAnonymizeRefiner(detectors=["nope"])
