@@ -79,11 +79,11 @@ class JsonFieldExtractor(Generator):
                         row[col] = get_path(value, path)
                     except (KeyError, IndexError, TypeError) as exc:
                         if col in self.required:
-                            raise KeyError(str(exc).strip("'\"")) from None
+                            raise KeyError(exc.args[0] if exc.args else str(exc)) from None
                         row[col] = None
             except (ValueError, KeyError) as exc:
                 bad.append(i)
-                reasons.append(f"{type(exc).__name__}: {str(exc).strip(chr(39))}")
+                reasons.append(f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}")
                 continue
             ok.append(i)
             for col in self.fields:
