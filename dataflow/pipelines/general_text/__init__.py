@@ -1,0 +1,1 @@
+"""Ready-made pipelines for general text (pre-training filtering and the SFT pipelines)."""
