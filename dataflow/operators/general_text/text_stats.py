@@ -281,10 +281,13 @@ class TextStats:
     docstring for the definitions.
     """
 
+    #: Rows tokenised at a time. Word lists are Python strings (~60 bytes each), so holding them for a
+    #: whole 10,000-document chunk would cost hundreds of MB; per block they stay a few MB.
+    block_rows = 1000
+
     def __init__(self, texts: Iterable[Any]) -> None:
         self.texts: list[str] = [t if isinstance(t, str) else "" for t in texts]
         self._columns: dict[str, np.ndarray] = {}
-        self._words: list[list[str]] | None = None
 
     @classmethod
     def of(cls, batch: pd.DataFrame, column: str, ctx: Any = None) -> TextStats:
@@ -301,23 +304,20 @@ class TextStats:
             group = _PROVIDED_BY.get(name)
             if group is None:
                 raise KeyError(f"unknown text statistic {name!r}; known: {sorted(_PROVIDED_BY)}")
-            words = self.words if group in ("basic", "ngrams") else None
-            self._columns.update(_GROUPS[group](self.texts, words))
+            compute, needs_words = _GROUPS[group], group in ("basic", "ngrams")
+            parts = []
+            for start in range(0, max(len(self.texts), 1), self.block_rows):
+                texts = self.texts[start:start + self.block_rows]
+                words = [tokenize_words(t) if t else [] for t in texts] if needs_words else None
+                parts.append(compute(texts, words))
+            self._columns.update({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
         return self._columns[name]
-
-    @property
-    def words(self) -> list[list[str]]:
-        """The words of every row (see :func:`tokenize_words`), tokenised once."""
-        if self._words is None:
-            self._words = [tokenize_words(t) if t else [] for t in self.texts]
-        return self._words
 
     def filter_rows(self, mask: np.ndarray) -> TextStats:
         mask = np.asarray(mask, dtype=bool)
         kept = TextStats.__new__(TextStats)
         kept.texts = [t for t, m in zip(self.texts, mask.tolist()) if m]
         kept._columns = {name: values[mask] for name, values in self._columns.items()}
-        kept._words = None if self._words is None else [w for w, m in zip(self._words, mask.tolist()) if m]
         return kept
 
     # ---------------------------------------------------------------- derived ratios
