@@ -343,8 +343,10 @@ class Engine:
                 return pickle.load(fh)
         frame = self.segment_input(segment, k)
         ctx = StepContext(step_index=step.index, op_name=step.name, cols=step.bindings, chunk_index=k,
-                          op=step.op, serving_factory=self.serving_factory if step.op.needs_llm else None)
-        state = step.op.scan(frame, ctx)
+                          op=step.op, serving_factory=self.serving_factory if step.op.needs_llm else None,
+                          embedder_factory=self.embedder_factory)
+        t0 = time.perf_counter()
+        state = (step.op.scan(frame, ctx), time.perf_counter() - t0)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
@@ -359,9 +361,13 @@ class Engine:
         if path.exists():
             with open(path, "rb") as fh:
                 return pickle.load(fh)
-        states = list(self.executor.map(_scan_task, [(segment.index, k) for k in range(n_chunks)], self,
-                                        in_process=segment.uses_llm))
-        decision = step.op.decide(states)
+        scanned = list(self.executor.map(_scan_task, [(segment.index, k) for k in range(n_chunks)], self,
+                                         in_process=segment.uses_llm))
+        t0 = time.perf_counter()
+        decision = step.op.decide([state for state, _ in scanned])
+        timing = {"scan_seconds": round(sum(sec for _, sec in scanned), 6),
+                  "decide_seconds": round(time.perf_counter() - t0, 6)}
+        _atomic_json(self.step_dir(step) / "barrier.json", timing)
         tmp = path.with_name(f".decision.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             pickle.dump(decision, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -458,10 +464,16 @@ class Engine:
             }
             if st.llm.get("cost"):
                 entry["cost"] = round(st.llm["cost"], 6)
-            if step.is_barrier and step.op.granularity == "dataset":
-                decision_metrics = getattr(self, "decisions", {}).get(self._segment_of(step))
-                if isinstance(decision_metrics, dict) and "metrics" in decision_metrics:
-                    st.metrics = decision_metrics["metrics"]
+            if step.is_barrier:
+                # The whole-dataset passes count towards the step: scanning every chunk, then deciding.
+                barrier = self.step_dir(step) / "barrier.json"
+                if barrier.exists():
+                    timing = json.loads(barrier.read_text())
+                    entry["seconds"] = round(st.seconds + timing["scan_seconds"] + timing["decide_seconds"], 4)
+                    entry.update(timing)
+                decision = getattr(self, "decisions", {}).get(self._segment_of(step))
+                if isinstance(decision, dict) and "metrics" in decision:
+                    st.metrics = decision["metrics"]
             if st.metrics:
                 entry["metrics"] = st.metrics
             steps.append(entry)
