@@ -24,11 +24,14 @@ DEFAULT_TEMPLATE = "core_text/score"
 
 
 def score_schema(min_score: int, max_score: int) -> dict[str, Any]:
+    # An enum rather than minimum/maximum, and no maxLength: llama.cpp's grammar enforces enums exactly but
+    # ignores integer bounds, and turns string lengths into deeply nested rules that slow decoding
+    # (max_tokens bounds the reason instead).
     return {
         "type": "object",
         "properties": {
-            "reason": {"type": "string", "maxLength": 400},
-            "score": {"type": "integer", "minimum": min_score, "maximum": max_score},
+            "reason": {"type": "string"},
+            "score": {"type": "integer", "enum": list(range(min_score, max_score + 1))},
         },
         "required": ["reason", "score"],
         "additionalProperties": False,

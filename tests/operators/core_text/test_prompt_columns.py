@@ -64,5 +64,5 @@ def test_user_template_directory_overrides_the_packaged_one(tmp_path):
 
 def test_score_schema_bounds_the_score():
     schema = score_schema(1, 5)
-    assert schema["properties"]["score"] == {"type": "integer", "minimum": 1, "maximum": 5}
+    assert schema["properties"]["score"] == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
     assert schema["required"] == ["reason", "score"]

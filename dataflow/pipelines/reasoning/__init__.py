@@ -1,0 +1,1 @@
+"""Math reasoning pipelines (see :mod:`dataflow.pipelines.reasoning.math_pipeline`)."""
