@@ -260,7 +260,7 @@ class Generator(Operator):
     def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
         produced = self.generate(batch, ctx)
         if isinstance(produced, pd.DataFrame):
-            return _expand_rows(batch, produced, self.no_output_reason)
+            return expand_rows(batch, produced, self.no_output_reason)
         return _assign(batch, produced)
 
 
@@ -403,7 +403,12 @@ def _assign(batch: pd.DataFrame, columns: dict[str, Any]) -> BatchResult:
     return BatchResult(out, written=list(values))
 
 
-def _expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: str) -> BatchResult:
+def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: str) -> BatchResult:
+    """Rows of ``produced`` (with a ``_parent`` column of positions in ``batch``) replace their parents.
+
+    Children inherit the parent's columns and get ids ``<parent id>.<k>``; parents without children are
+    dropped with ``no_output_reason``. Generators that add rows use it (directly, or by returning such a
+    DataFrame from :meth:`Generator.generate`)."""
     if "_parent" not in produced.columns:
         raise ValueError("a generated DataFrame needs a '_parent' column (input row positions)")
     parents = produced["_parent"].to_numpy(dtype=np.int64)

@@ -17,7 +17,7 @@ from dataflow.core.operator import (
     Generator,
     InputColumn,
     OutputColumn,
-    _expand_rows,
+    expand_rows,
 )
 from dataflow.core.registry import register_operator
 from dataflow.operators.reasoning._llm_steps import TemplatedLLM, is_blank
@@ -83,7 +83,7 @@ class _QuestionSynthesis(TemplatedLLM, Generator):
         for col, by_parent in (new_row_values or {}).items():
             produced[col] = pd.Series([by_parent.get(p) if new else None for p, new in zip(parents, is_new)],
                                       dtype=object)
-        result = _expand_rows(batch, produced, self.no_output_reason)
+        result = expand_rows(batch, produced, self.no_output_reason)
         if failures and self.keep_seed:
             ctx.log.warning("%s: %d call(s) failed; those seeds got no new question (first: %s)",
                             self.op_name(), len(failures), next(iter(failures.values())))
