@@ -75,6 +75,24 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip().rstrip(":")
 
 
+def release_memory() -> None:
+    """Hand freed heap back to the OS after a chunk: glibc keeps it otherwise, and a long run's resident
+    memory would stay at the peak of its largest chunk in every worker."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 def _kept_mask(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
     """Which rows of ``before`` survive in ``after`` (matched by row id; a set beats Arrow's ``isin``)."""
     kept = set(after[ROW_ID].tolist())
@@ -139,7 +157,7 @@ class Engine:
     """Runs a compiled plan over an input, chunk by chunk, through an executor."""
 
     def __init__(self, plan: CompiledPlan, *, input_path: str | Path, output_path: str | Path | None,
-                 cache_dir: str | Path, chunk_size: int, on_bad_input: str = "error",
+                 cache_dir: str | Path, chunk_size: int, chunk_bytes: int = 8 << 20, on_bad_input: str = "error",
                  serving_factory: Callable[[], Any] | None = None,
                  embedder_factory: Callable[[], Any] | None = None, executor: Any = None,
                  progress: bool | None = None, config: dict[str, Any] | None = None) -> None:
@@ -149,6 +167,7 @@ class Engine:
         self.output_path = Path(output_path) if output_path else None
         self.cache_dir = Path(cache_dir)
         self.chunk_size = int(chunk_size)
+        self.chunk_bytes = int(chunk_bytes)
         self.on_bad_input = on_bad_input
         self.serving_factory = serving_factory
         self.embedder_factory = embedder_factory
@@ -174,22 +193,29 @@ class Engine:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self) -> int:
-        """Validate the input and split it into parquet chunks; returns the number of chunks."""
+        """Validate the input and split it into parquet chunks; returns the number of chunks.
+
+        A chunk closes at ``chunk_size`` records or ``chunk_bytes`` of input, whichever comes first, so
+        memory stays bounded for long documents too. Each chunk's marker records the input records it
+        covers, so an interrupted ingest continues exactly after the last complete chunk.
+        """
         done = self.ingest_dir / "done.json"
         if done.exists():
             return json.loads(done.read_text())["chunks"]
         self.ingest_dir.mkdir(parents=True, exist_ok=True)
-        k = 0
-        while (self.ingest_dir / f"{_chunk(k)}.json").exists():
+        k, start = 0, 0
+        while (marker := self.ingest_dir / f"{_chunk(k)}.json").exists():
+            start = json.loads(marker.read_text())["end"]
             k += 1
         required = self.plan.required
         unit = row_unit(self.input_format)
         records: list[dict[str, Any]] = []
         row_ids: list[str] = []
         rejects: list[dict[str, Any]] = []
-        seen = 0
-        for raw in iter_records(self.input_path, self.input_format, start=k * self.chunk_size):
+        seen = size = 0
+        for raw in iter_records(self.input_path, self.input_format, start=start):
             seen += 1
+            size += raw.size
             problem = None
             if raw.record is None:
                 problem = (None, raw.error or "unreadable")
@@ -207,16 +233,17 @@ class Engine:
             else:
                 records.append(raw.record)
                 row_ids.append(str(raw.number))
-            if seen == self.chunk_size:
-                self._write_ingest_chunk(k, records, row_ids, rejects)
-                k, seen, records, row_ids, rejects = k + 1, 0, [], [], []
+            if seen == self.chunk_size or size >= self.chunk_bytes:
+                start += seen
+                self._write_ingest_chunk(k, records, row_ids, rejects, end=start)
+                k, seen, size, records, row_ids, rejects = k + 1, 0, 0, [], [], []
         if seen or k == 0:
-            self._write_ingest_chunk(k, records, row_ids, rejects)
+            self._write_ingest_chunk(k, records, row_ids, rejects, end=start + seen)
             k += 1
         _atomic_json(done, {"chunks": k})
         return k
 
-    def _write_ingest_chunk(self, k: int, records: list, row_ids: list, rejects: list) -> None:
+    def _write_ingest_chunk(self, k: int, records: list, row_ids: list, rejects: list, *, end: int) -> None:
         frame = records_to_frame(records, row_ids)
         write_frame(frame, self.ingest_dir / f"{_chunk(k)}.parquet")
         if rejects:
@@ -225,7 +252,10 @@ class Engine:
                 for r in rejects:
                     fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
             os.replace(tmp, self.ingest_dir / f"{_chunk(k)}.rejects.jsonl")
-        _atomic_json(self.ingest_dir / f"{_chunk(k)}.json", {"rows": len(frame), "rejected": len(rejects)})
+        _atomic_json(self.ingest_dir / f"{_chunk(k)}.json",
+                     {"rows": len(frame), "rejected": len(rejects), "end": end})
+        del frame
+        release_memory()
 
     # ------------------------------------------------------------------ chunk frames
     def segment_input(self, segment: Segment, k: int) -> pd.DataFrame:
@@ -254,6 +284,8 @@ class Engine:
         memo = ChunkMemo()
         for j in range(done, len(steps)):
             frame = self._run_step(steps[j], k, frame, memo, is_last=j == len(steps) - 1, decision=decision)
+        del frame, memo
+        release_memory()
         return True
 
     def _replay(self, segment: Segment, k: int, steps: list[Step], markers: list[dict]) -> pd.DataFrame:
@@ -491,7 +523,7 @@ class Engine:
             "status": "completed",
             "input": str(self.input_path), "output": str(self.output_path) if self.output_path else None,
             "cache_dir": str(self.cache_dir), "rejects": str(rejects_path), "chunks": n_chunks,
-            "chunk_size": self.chunk_size, "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+            "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
             "steps": steps, "totals": totals, "config": self.config, "versions": package_versions(),
             "executor": getattr(self.executor, "name", "local"),
         }

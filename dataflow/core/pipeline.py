@@ -42,6 +42,9 @@ from dataflow.core.plan import (
 
 logger = logging.getLogger("dataflow")
 DEFAULT_CHUNK_SIZE = 10_000
+# Chunks also close at this much input, so memory stays bounded for long documents: a worker holds a few
+# copies of its chunk's text while it runs (text, its statistics, a refiner's output).
+DEFAULT_CHUNK_BYTES = 4 << 20
 
 
 class StepTracer:
@@ -79,7 +82,8 @@ class Pipeline:
 
     def __init__(self, input: str | Path | None = None, output: str | Path | None = None, *,
                  cache_dir: str | Path | None = None, serving: Any = None, embedder: Any = None,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                 workers: int | None = None,
                  on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
         self.input = input
         self.output = output
@@ -88,6 +92,7 @@ class Pipeline:
         self.serving = serving
         self.embedder = embedder
         self.chunk_size = chunk_size
+        self.chunk_bytes = chunk_bytes
         self.workers = workers
         self.on_bad_input = on_bad_input
         self.executor = executor
@@ -115,6 +120,7 @@ class Pipeline:
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "input": str(self.input) if self.input else None,
                 "output": str(self.output) if self.output else None, "chunk_size": self.chunk_size,
+                "chunk_bytes": self.chunk_bytes,
                 "on_bad_input": self.on_bad_input, "serving": self._serving_config()}
 
     def _serving_config(self) -> dict[str, Any]:
@@ -206,7 +212,7 @@ class Pipeline:
         for warning in plan.warnings:
             logger.warning(str(warning))
         plan.input_fingerprint = input_fingerprint(src, {
-            "chunk_size": self.chunk_size, "on_bad_input": self.on_bad_input,
+            "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})
         fingerprint_steps(steps, plan.input_fingerprint, self.serving_fingerprint() if needs_llm else "")
         return plan
@@ -239,7 +245,7 @@ class Pipeline:
         if resume:
             logger.info("resuming from %s", cache_dir)
         engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
-                        chunk_size=self.chunk_size, on_bad_input=self.on_bad_input,
+                        chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input,
                         serving_factory=self.get_serving, embedder_factory=self.get_embedder, executor=get_executor(self.executor, self.workers),
                         progress=progress, config=self.config())
         summary = engine.run()
@@ -269,6 +275,7 @@ class PipelineSpec(BaseModel):
     serving: dict[str, Any] | None = None
     embedder: dict[str, Any] | None = None
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
+    chunk_bytes: int = Field(DEFAULT_CHUNK_BYTES, gt=0)
     workers: int | None = Field(None, gt=0)
     on_bad_input: Literal["error", "skip"] = "error"
     prompts_dir: str | None = None
@@ -285,6 +292,7 @@ class SpecPipeline(Pipeline):
         name = spec.name or (Path(source).stem if source else "pipeline")
         super().__init__(resolve(spec.input), resolve(spec.output), cache_dir=resolve(spec.cache_dir),
                          serving=spec.serving, embedder=spec.embedder, chunk_size=spec.chunk_size,
+                         chunk_bytes=spec.chunk_bytes,
                          workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
         self.spec = spec
         self.base_dir = base_dir

@@ -35,6 +35,7 @@ class RawRecord:
     record: dict[str, Any] | None
     error: str | None = None
     raw: str | None = None
+    size: int = 0  # bytes it took in the input (an estimate for columnar formats), to size chunks
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -99,7 +100,7 @@ def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
                 yield RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
                                 raw=line.rstrip("\n"))
                 continue
-            yield RawRecord(number, value)
+            yield RawRecord(number, value, size=len(line))
 
 
 def _iter_json(path: Path) -> Iterator[RawRecord]:
@@ -117,7 +118,7 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
         return
     for i, value in enumerate(values, start=1):
         if isinstance(value, dict):
-            yield RawRecord(i, value)
+            yield RawRecord(i, value, size=len(json.dumps(value, default=str)))
         else:
             yield RawRecord(i, None, f"expected a JSON object, got {type(value).__name__}",
                             raw=json.dumps(value)[:500])
@@ -134,7 +135,7 @@ def _iter_csv(path: Path) -> Iterator[RawRecord]:
                 yield RawRecord(i, None, f"has {len(fields)} fields, the header has {len(header)}",
                                 raw=",".join(fields)[:500])
                 continue
-            yield RawRecord(i, {k: _csv_value(v) for k, v in zip(header, fields)})
+            yield RawRecord(i, {k: _csv_value(v) for k, v in zip(header, fields)}, size=sum(map(len, fields)))
 
 
 def _csv_value(text: str) -> Any:
@@ -155,9 +156,10 @@ def _csv_value(text: str) -> Any:
 def _iter_arrow_batches(batches) -> Iterator[RawRecord]:
     number = 0
     for batch in batches:
+        size = batch.nbytes // max(batch.num_rows, 1)
         for record in batch.to_pylist():
             number += 1
-            yield RawRecord(number, record)
+            yield RawRecord(number, record, size=size)
 
 
 def _iter_parquet(path: Path) -> Iterator[RawRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -171,3 +172,26 @@ def test_every_input_format_is_read(tmp_path, fmt):
 
     P().run()
     assert read_jsonl(tmp_path / "o.jsonl") == [{"text": "c d e", "n": 2, "n_words": 3}]
+
+
+def test_chunks_also_close_by_input_bytes_and_resume_exactly(tmp_path):
+    data = [{"id": i, "text": ("word " * (50 + i % 150)).strip()} for i in range(300)]
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+    pipe = Demo(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c", chunk_size=1000)
+    pipe.chunk_bytes = 20_000
+    summary = pipe.run()
+    assert summary["chunks"] > 5  # by bytes, not by the 1,000-row limit
+    markers = sorted((tmp_path / "c" / "ingest").glob("*/chunk-*.json"))
+    ends = [json.loads(m.read_text())["end"] for m in markers]
+    assert ends == sorted(ends) and ends[-1] == 300
+    assert read_jsonl(tmp_path / "o.jsonl") == eager(data)
+    # Losing the last ingest chunks (a crash mid-ingest) continues from the last complete one.
+    ingest = markers[0].parent
+    (ingest / "done.json").unlink()
+    for m in markers[3:]:
+        m.unlink()
+    shutil.rmtree(tmp_path / "c" / "steps")
+    again = Demo(inp, tmp_path / "o2.jsonl", cache_dir=tmp_path / "c", chunk_size=1000)
+    again.chunk_bytes = 20_000
+    again.run()
+    assert read_jsonl(tmp_path / "o2.jsonl") == eager(data)
