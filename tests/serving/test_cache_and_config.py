@@ -139,3 +139,30 @@ def test_malformed_request_fails_alone():
                           "cache": False, "max_retries": 0})
     results = llm.generate([LLMRequest(), LLMRequest(prompt="x", json_schema=42)])
     assert all(not r.ok and "invalid request" in r.error for r in results)
+
+
+def test_check_config_explains_what_would_fail_without_loading_anything(monkeypatch):
+    from dataflow.serving import check_config
+
+    assert check_config({"backend": "nope"}).startswith("unknown serving backend")
+    assert "unknown serving config keys" in check_config({"backend": "openai", "modle": "x"})
+    assert check_config({"backend": "openai", "model": "m"}).startswith("the openai backend needs a 'base_url'")
+    monkeypatch.delenv("SURELY_UNSET_KEY_VAR", raising=False)
+    assert "SURELY_UNSET_KEY_VAR is not set" in check_config(
+        {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "SURELY_UNSET_KEY_VAR"})
+    assert check_config({"backend": "embedded", "model": "qwen9-huge"}).startswith("unknown embedded model")
+
+
+def test_compile_reports_a_serving_that_cannot_work(tmp_path):
+    import json
+
+    import pytest
+
+    from dataflow.core.errors import CompileError
+    from dataflow.core.pipeline import Pipeline
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"text": "x"}) + "\n")
+    spec = {"input": str(tmp_path / "in.jsonl"), "serving": {"backend": "openai", "model": "m"},
+            "steps": [{"op": "PromptedGenerator", "run": {"input_key": "text"}}]}
+    with pytest.raises(CompileError, match=r"step 1 \(PromptedGenerator\): needs an LLM, but the openai backend"):
+        Pipeline.from_spec(spec).compile()
