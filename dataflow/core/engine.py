@@ -149,6 +149,7 @@ class StepStats:
     dropped: Counter = field(default_factory=Counter)
     rejected: int = 0
     seconds: float = 0.0
+    cached_chunks: int = 0
     llm: Counter = field(default_factory=Counter)
     metrics: dict[str, Any] | None = None
 
@@ -176,6 +177,11 @@ class Engine:
         self.config = config or {}
         self.ingest_dir = self.cache_dir / "ingest" / plan.input_fingerprint
         self._progress: Any = None  # a queue of finished step indices, read by the progress bars
+        # Markers carry the id of the run that computed them: run.json counts time and LLM calls of this
+        # run only, so a re-run served from the cache reports zero backend calls.
+        import uuid
+
+        self.run_id = uuid.uuid4().hex
 
     # ------------------------------------------------------------------ paths
     def step_dir(self, step: Step) -> Path:
@@ -345,7 +351,7 @@ class Engine:
             write_frame(result.rejected.assign(_step=step.index), sdir / f"{_chunk(k)}.rejected.parquet")
         marker = {"chunk": k, "rows_in": len(frame), "rows_out": len(out), "dropped": dict(dropped),
                   "rejected": n_rejected, "seconds": round(seconds, 6), "full": full,
-                  "written": result.written, "llm": self._llm_delta(op, ctx, before)}
+                  "written": result.written, "llm": self._llm_delta(op, ctx, before), "run_id": self.run_id}
         if result.metrics:
             marker["metrics"] = result.metrics
         _atomic_json(self.marker(step, k), marker)
@@ -398,7 +404,7 @@ class Engine:
         t0 = time.perf_counter()
         decision = step.op.decide([state for state, _ in scanned])
         timing = {"scan_seconds": round(sum(sec for _, sec in scanned), 6),
-                  "decide_seconds": round(time.perf_counter() - t0, 6)}
+                  "decide_seconds": round(time.perf_counter() - t0, 6), "run_id": self.run_id}
         _atomic_json(self.step_dir(step) / "barrier.json", timing)
         tmp = path.with_name(f".decision.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
@@ -483,13 +489,17 @@ class Engine:
                 st.rows_out += m.get("rows_out", 0)
                 st.dropped.update(m.get("dropped", {}))
                 st.rejected += m.get("rejected", 0)
-                st.seconds += m.get("seconds", 0.0)
-                st.llm.update(m.get("llm", {}))
+                if m.get("run_id") == self.run_id:
+                    st.seconds += m.get("seconds", 0.0)
+                    st.llm.update(m.get("llm", {}))
+                else:
+                    st.cached_chunks += 1
                 if m.get("metrics"):
                     st.metrics = m["metrics"]
             entry = {
                 "index": step.index, "op": step.name, "rows_in": st.rows_in, "rows_out": st.rows_out,
                 "dropped": dict(st.dropped), "rejected": st.rejected, "seconds": round(st.seconds, 4),
+                "cached_chunks": st.cached_chunks,
                 "llm_requests": int(st.llm.get("requests", 0)), "llm_cache_hits": int(st.llm.get("cache_hits", 0)),
                 "tokens_in": int(st.llm.get("tokens_in", 0)), "tokens_out": int(st.llm.get("tokens_out", 0)),
                 "fingerprint": step.fingerprint,
@@ -501,8 +511,9 @@ class Engine:
                 barrier = self.step_dir(step) / "barrier.json"
                 if barrier.exists():
                     timing = json.loads(barrier.read_text())
-                    entry["seconds"] = round(st.seconds + timing["scan_seconds"] + timing["decide_seconds"], 4)
-                    entry.update(timing)
+                    if timing.pop("run_id", None) == self.run_id:
+                        entry["seconds"] = round(st.seconds + timing["scan_seconds"] + timing["decide_seconds"], 4)
+                        entry.update(timing)
                 decision = getattr(self, "decisions", {}).get(self._segment_of(step))
                 if isinstance(decision, dict) and "metrics" in decision:
                     st.metrics = decision["metrics"]

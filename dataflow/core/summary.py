@@ -27,6 +27,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     out = [line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     t = summary.get("totals", {})
+    cached = sum(s.get("cached_chunks", 0) for s in steps)
+    if cached:
+        total = summary.get("chunks", 0) * len(steps)
+        out.append(f"({cached:,} of {total:,} step-chunks came from the step cache: their time and LLM calls "
+                   "are not counted again)")
     out.append("")
     out.append(f"rows: {t.get('rows_in', 0):,} in -> {t.get('rows_out', 0):,} out "
                f"({t.get('dropped', 0):,} dropped, {t.get('rejected', 0):,} rejected)  "

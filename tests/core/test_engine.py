@@ -69,8 +69,9 @@ def test_second_run_is_served_from_cache_and_a_param_change_recomputes_only_down
     cache = tmp_path / "c"
     Demo(inp, tmp_path / "o1.jsonl", cache_dir=cache, chunk_size=50).run()
     first = step_markers(cache)
-    Demo(inp, tmp_path / "o2.jsonl", cache_dir=cache, chunk_size=50).run()
+    rerun = Demo(inp, tmp_path / "o2.jsonl", cache_dir=cache, chunk_size=50).run()
     assert step_markers(cache) == first  # nothing recomputed
+    assert all(s["cached_chunks"] == rerun["chunks"] and s["seconds"] == 0 for s in rerun["steps"])
     assert read_jsonl(tmp_path / "o1.jsonl") == read_jsonl(tmp_path / "o2.jsonl")
 
     Demo(inp, tmp_path / "o3.jsonl", suffix="?", cache_dir=cache, chunk_size=50).run()
