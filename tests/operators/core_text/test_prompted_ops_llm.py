@@ -143,3 +143,32 @@ def test_schema_constrained_prompted_evaluator_is_valid_on_every_row():
     factual = sum(r["llm_score"] for r in rows[:10]) / 10
     junk = sum(r["llm_score"] for r in rows[10:]) / 10
     assert factual > junk
+
+
+@pytest.mark.llm
+def test_prompted_refiner_rewrites_and_prompted_filter_drops_with_reasons():
+    reason = embedded_unavailable()
+    if reason:
+        pytest.skip(f"embedded model unavailable: {reason}")
+    from dataflow.operators.core_text.prompted_filter import PromptedFilter
+    from dataflow.operators.core_text.prompted_refiner import PromptedRefiner
+    from dataflow.serving import create_serving
+
+    serving = create_serving({"cache": False})
+    try:
+        s = DataFrameStorage([{"text": "Teh river flows nroth into the sea."},
+                              {"text": "Plants need sunlght and water to grwo."}], serving=serving)
+        PromptedRefiner(max_tokens=40).run(s, input_key="text", output_key="fixed")
+        fixed = [r["fixed"].lower() for r in s.to_records()]
+        assert "north" in fixed[0] and "sunlight" in fixed[1] and "grow" in fixed[1]
+
+        s = DataFrameStorage([{"text": SNIPPETS[0]}, {"text": SNIPPETS[1]}, {"text": SNIPPETS[10]},
+                              {"text": SNIPPETS[13]}], serving=serving)
+        PromptedFilter(threshold=4, max_tokens=96).run(s, input_key="text", output_key="quality")
+    finally:
+        serving.close()
+    kept = [r["text"] for r in s.to_records()]
+    assert kept[:2] == SNIPPETS[:2]
+    dropped = s.dropped[0] if s.dropped else None
+    assert dropped is not None and set(dropped["_drop_reason"]) == {"quality < 4"}
+    assert set(dropped["text"]) <= {SNIPPETS[10], SNIPPETS[13]}
