@@ -120,8 +120,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except CompileError as exc:
         print(f"dataflow: {args.spec}: the pipeline does not compile:\n{exc}", file=sys.stderr)
         return EXIT_COMPILE
-    for w in plan.warnings:
-        print(w, file=sys.stderr)
     print(f"ok: {len(plan.steps)} steps in {len(plan.segments)} segment(s); input columns read: "
           f"{', '.join(plan.required) or 'none'}")
     for seg in plan.segments:

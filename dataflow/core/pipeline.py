@@ -210,7 +210,7 @@ class Pipeline:
         if plan.errors:
             raise CompileError(problems)
         for warning in plan.warnings:
-            logger.warning(str(warning))
+            logger.warning("step %s (%s): %s", warning.step, warning.op, warning.message)
         plan.input_fingerprint = input_fingerprint(src, {
             "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})

@@ -47,7 +47,9 @@ class _QuestionSynthesis(TemplatedLLM, Generator):
     def output_columns(self, bindings: Bindings) -> list[str]:
         cols = super().output_columns(bindings)
         cols.append(bindings.get("output_key") or bindings["input_key"])
-        return [*dict.fromkeys(cols + list(self.clear_columns))]
+        # Columns in clear_columns are emptied on new rows on purpose (the param says so), so they are
+        # not listed as written: compile() would warn about overwriting them.
+        return [*dict.fromkeys(c for c in cols if c not in self.clear_columns or c == bindings.get("output_key"))]
 
     def _expand(self, batch: pd.DataFrame, ctx: Any, children: dict[int, list[str]],
                 failures: dict[int, str], new_row_values: dict[str, dict[int, Any]] | None = None
