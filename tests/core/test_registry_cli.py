@@ -94,3 +94,17 @@ def test_core_install_pulls_no_torch():
                 seen.add(key)
                 todo.append(key)
     assert "torch" not in seen and "llama-cpp-python" not in seen, sorted(seen)
+
+
+def test_init_creates_a_starter_project_whose_two_front_ends_agree(tmp_path):
+    proc = dataflow_cli("init", str(tmp_path / "proj"))
+    assert proc.returncode == 0, proc.stderr
+    proj = tmp_path / "proj"
+    assert {p.name for p in proj.iterdir()} == {"data.jsonl", "pipeline.yaml", "pipeline.py"}
+    assert dataflow_cli("run", "pipeline.yaml", "--no-progress", cwd=proj).returncode == 0
+    ran = subprocess.run([sys.executable, "pipeline.py"], cwd=proj, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    yaml_rows = [json.loads(x) for x in (proj / "output" / "clean.jsonl").read_text().splitlines()]
+    py_rows = [json.loads(x) for x in (proj / "output" / "clean_py.jsonl").read_text().splitlines()]
+    assert yaml_rows == py_rows and 0 < len(yaml_rows) < 5
+    assert "[EMAIL]" in json.dumps(yaml_rows)
