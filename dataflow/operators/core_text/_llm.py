@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import REJECT_REASON, BatchResult
+from dataflow.core.operator import REJECT_REASON, BatchResult, Bindings, Column
 from dataflow.core.prompts import PromptTemplate, resolve_template
 
 
@@ -54,3 +54,31 @@ def split_failures(batch: pd.DataFrame, results: list[Any], columns: dict[str, l
         bad = sorted(failed)
         rejected = batch.iloc[bad].assign(**{REJECT_REASON: [failed[i] for i in bad]})
     return BatchResult(kept, written=list(columns), rejected=rejected)
+
+
+class TemplatedLLM:
+    """Mixin: a Jinja2 prompt (``prompt_template``: registered name or template text) rendered per row.
+
+    Variables in :attr:`provided_variables` are filled by the operator (from its bound columns or its
+    params); any other variable of the template is a row column, which ``compile()`` checks like an
+    input binding. Subclasses call :meth:`_setup_template` in ``__init__``.
+    """
+
+    prompt_template: str
+    provided_variables: frozenset[str] = frozenset()
+
+    def _setup_template(self) -> None:
+        self._template: PromptTemplate = resolve_template(self.prompt_template)
+
+    def input_columns(self, bindings: Bindings) -> dict[str, Column]:
+        cols = super().input_columns(bindings)  # type: ignore[misc]
+        cols.update({c: Column(c, "input", "any") for c in self._template.columns(self.provided_variables)})
+        return cols
+
+    def render_prompts(self, batch: pd.DataFrame, template: PromptTemplate | None = None,
+                       **supplied: list[Any] | Any) -> list[str]:
+        """One prompt per row. A list in ``supplied`` gives one value per row; anything else is shared."""
+        template = template or self._template
+        rows = row_values(batch, template.columns(self.provided_variables))
+        return [template.render(**row, **{k: v[i] if isinstance(v, list) else v for k, v in supplied.items()})
+                for i, row in enumerate(rows)]

@@ -11,33 +11,17 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import REJECT_REASON, Bindings, Column
-from dataflow.core.prompts import PromptTemplate, resolve_template
-from dataflow.operators.core_text._llm import ask, row_values
+from dataflow.core.operator import REJECT_REASON
+from dataflow.operators.core_text._llm import TemplatedLLM as SharedTemplatedLLM
+from dataflow.operators.core_text._llm import ask
 
 __all__ = ["TemplatedLLM", "ask", "is_blank", "rejected_rows"]
 
 
-class TemplatedLLM:
-    """Mixin: a Jinja2 prompt (``prompt_template``: registered name or template text) rendered per row."""
+class TemplatedLLM(SharedTemplatedLLM):
+    """The shared template mixin; in this domain the operator fills ``question`` by default."""
 
-    prompt_template: str
-    #: Variables filled by the operator, not read from row columns.
     provided_variables: frozenset[str] = frozenset({"question"})
-
-    def _setup_template(self) -> None:
-        self._template: PromptTemplate = resolve_template(self.prompt_template)
-
-    def input_columns(self, bindings: Bindings) -> dict[str, Column]:
-        cols = super().input_columns(bindings)  # type: ignore[misc]
-        cols.update({c: Column(c, "input", "any") for c in self._template.columns(self.provided_variables)})
-        return cols
-
-    def render_prompts(self, batch: pd.DataFrame, **supplied: list[Any]) -> list[str]:
-        """One prompt per row: ``supplied`` holds one list (a value per row) for each provided variable."""
-        rows = row_values(batch, self._template.columns(self.provided_variables))
-        return [self._template.render(**row, **{k: v[i] for k, v in supplied.items()})
-                for i, row in enumerate(rows)]
 
 
 def is_blank(value: Any) -> bool:
