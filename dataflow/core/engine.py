@@ -251,6 +251,9 @@ class Engine:
 
     def _write_ingest_chunk(self, k: int, records: list, row_ids: list, rejects: list, *, end: int) -> None:
         frame = records_to_frame(records, row_ids)
+        for name in self.plan.required:  # a chunk with no valid rows still has the columns steps read
+            if name not in frame.columns:
+                frame[name] = pd.Series([], dtype=object)
         write_frame(frame, self.ingest_dir / f"{_chunk(k)}.parquet")
         if rejects:
             tmp = self.ingest_dir / f".{_chunk(k)}.rejects.tmp"

@@ -189,7 +189,9 @@ class Pipeline:
 
             try:
                 detect_format(src)
-                input_columns, _ = peek_columns(src)
+                input_columns, seen = peek_columns(src)
+                if seen == 0:  # an empty input: nothing to check against, and nothing to process
+                    input_columns = None
             except (ValueError, OSError) as exc:
                 problems.append(Problem(f"cannot read input {src}: {exc}"))
         if self.output is not None:

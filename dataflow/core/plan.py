@@ -99,8 +99,10 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
                 if available[column] == "the input" and column not in required:
                     required[column] = decl
                 continue
-            if input_columns is None:
-                continue  # input unknown (missing file is reported separately)
+            if input_columns is None:  # input unknown or empty: assume the column comes from it
+                required.setdefault(column, decl)
+                available[column] = "the input"
+                continue
             binding = next((b for b, v in step.bindings.items() if v == column), None)
             near = difflib.get_close_matches(column, list(available), n=3, cutoff=0.6)
             produced = ", ".join(f"'{c}'" for c in available) or "none"

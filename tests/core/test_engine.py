@@ -196,3 +196,13 @@ def test_chunks_also_close_by_input_bytes_and_resume_exactly(tmp_path):
     again.chunk_bytes = 20_000
     again.run()
     assert read_jsonl(tmp_path / "o2.jsonl") == eager(data)
+
+
+@pytest.mark.parametrize("lines", [[], ['{"text": 1}', '{"text": 2}']], ids=["empty", "every-row-bad"])
+def test_an_input_with_no_usable_rows_gives_an_empty_output(tmp_path, lines):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(line + "\n" for line in lines))
+    pipe = Demo(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c", on_bad_input="skip")
+    summary = pipe.run()
+    assert (tmp_path / "o.jsonl").read_text() == ""
+    assert summary["totals"]["rows_out"] == 0 and summary["totals"]["input_rejected"] == len(lines)
