@@ -237,9 +237,13 @@ class LLMServing(ABC):  # noqa: B024 - a backend overrides _complete_batch or _a
                 self._count(cache_hits=1)
 
         pending = [i for i in calls if results[i] is None and i not in duplicates]
-        if pending:
-            fresh = await self._run_with_repair([calls[i] for i in pending])
-            for i, result in zip(pending, fresh):
+        # Slices, each cached as soon as it is answered: a run killed in the middle of a big batch
+        # keeps what was already paid for, and resuming replays it from the cache.
+        size = self.cache_slice_size()
+        for start in range(0, len(pending), size):
+            part = pending[start:start + size]
+            fresh = await self._run_with_repair([calls[i] for i in part])
+            for i, result in zip(part, fresh):
                 results[i] = result
                 if result.ok and self.cache is not None:
                     self.cache.put(keys[i], _cacheable(result))
@@ -254,6 +258,10 @@ class LLMServing(ABC):  # noqa: B024 - a backend overrides _complete_batch or _a
         final = [r if r is not None else LLMResult(error="internal: no result produced") for r in results]
         self._count(errors=sum(1 for r in final if not r.ok), seconds=time.perf_counter() - started)
         return final
+
+    def cache_slice_size(self) -> int:
+        """Requests sent per slice of a batch: enough to keep the backend's parallelism busy."""
+        return max(64, 4 * int(getattr(self, "max_concurrency", 16) or 16))
 
     def cache_key(self, call: Call) -> str:
         blob = json.dumps(

@@ -166,3 +166,41 @@ def test_compile_reports_a_serving_that_cannot_work(tmp_path):
             "steps": [{"op": "PromptedGenerator", "run": {"input_key": "text"}}]}
     with pytest.raises(CompileError, match=r"step 1 \(PromptedGenerator\): needs an LLM, but the openai backend"):
         Pipeline.from_spec(spec).compile()
+
+
+def test_a_client_killed_mid_batch_keeps_the_answers_of_finished_slices(tmp_path):
+    """Answers are cached slice by slice, so a crash loses at most the slice in flight."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from dataflow.serving.cache import ResponseCache
+    from dataflow.serving.fake_server import FakeOpenAIServer
+
+    child: list = []
+    seen = []
+    lock = threading.Lock()
+
+    def script(body):
+        with lock:
+            seen.append(body)
+            if len(seen) == 150 and child:
+                os.kill(child[0].pid, signal.SIGKILL)  # the client dies mid-batch
+        return None
+
+    db = tmp_path / "llm.sqlite"
+    with FakeOpenAIServer(script=script) as server:
+        code = ("from dataflow.serving import create_serving\n"
+                f"llm = create_serving({{'backend': 'openai', 'base_url': '{server.base_url}', 'model': 'm',"
+                f" 'cache': r'{db}', 'max_concurrency': 4}})\n"
+                "llm.chat([f'question {i}' for i in range(400)], max_tokens=8)\n")
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        child.append(proc)
+        proc.wait(timeout=120)
+        time.sleep(0.2)
+    assert proc.returncode == -signal.SIGKILL
+    kept = len(ResponseCache(db))
+    assert 64 <= kept < 400, kept  # at least the first slice survived; the batch never finished
