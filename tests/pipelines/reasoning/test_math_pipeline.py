@@ -144,8 +144,8 @@ def test_gsm8k_20_seeds_acceptance_run(tmp_path: Path) -> None:
     spec = _yaml_spec(tmp_path, seeds, bench, serving=_fresh_llm_cache(tmp_path))
     summary = Pipeline.from_spec(spec).run()
     numbers = check_run(tmp_path, summary)
-    _report(f"GSM8K acceptance ({n_seeds} seeds, {summary['seconds']:.0f}s)", numbers)
+    _report(f"GSM8K acceptance ({n_seeds} seeds, {summary['totals']['seconds']:.0f}s)", numbers)
     assert summary["steps"][0]["rows_in"] == n_seeds
     assert numbers["seed_rows_kept"] >= 1
     (Path(os.environ.get("DATAFLOW_MATH_REPORT", tmp_path)) / "math_acceptance.json").write_text(
-        json.dumps({"seconds": summary["seconds"], **numbers}, indent=1))
+        json.dumps({"seconds": summary["totals"]["seconds"], **numbers}, indent=1))
