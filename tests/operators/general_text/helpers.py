@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from dataflow.core.storage import DataFrameStorage
@@ -21,3 +23,22 @@ def kept_texts(op, texts, **bindings):
 
 def refine(op, texts):
     return kept_texts(op, texts)
+
+
+HOTPOT_DEV = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "rag" / "hotpotqa_rpt" / "dev.jsonl"
+
+
+def hotpot_paragraphs() -> list[str]:
+    """The distinct Wikipedia paragraphs of the HotpotQA dev fixture (skips when it is absent)."""
+    import json
+
+    import pytest
+
+    if not HOTPOT_DEV.exists():
+        pytest.skip(f"fixture {HOTPOT_DEV} is absent (shared fixtures not mounted)")
+    seen: dict[str, None] = {}
+    with HOTPOT_DEV.open() as f:
+        for line in f:
+            for sentences in json.loads(line)["context"]["sentences"]:
+                seen.setdefault("".join(sentences).strip(), None)
+    return list(seen)

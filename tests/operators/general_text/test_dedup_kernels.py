@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import numpy as np
 import pytest
 
 from dataflow.operators.general_text import dedup_kernels as dk
+
+from .helpers import hotpot_paragraphs as _hotpot_paragraphs
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / ".." / "shared" / "fixtures"
@@ -418,17 +419,6 @@ def test_semantic_duplicate_pairs_blockwise_equals_full():
 
 # ---------------------------------------------------------------------------------------------------
 # real data: planted near duplicates
-
-
-def _hotpot_paragraphs() -> list[str]:
-    if not HOTPOT_DEV.exists():
-        pytest.skip(f"fixture {HOTPOT_DEV} is absent (shared fixtures not mounted)")
-    seen: dict[str, None] = {}
-    with HOTPOT_DEV.open() as f:
-        for line in f:
-            for sentences in json.loads(line)["context"]["sentences"]:
-                seen.setdefault("".join(sentences).strip(), None)
-    return list(seen)
 
 
 def _char_edits(text: str, rate: float, rng: random.Random) -> str:

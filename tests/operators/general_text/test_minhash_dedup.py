@@ -20,6 +20,8 @@ from dataflow.operators.general_text.dedup.minhash import (
     recall_banding,
 )
 
+from .helpers import hotpot_paragraphs as _hotpot_paragraphs
+
 REPO = Path(__file__).resolve().parents[3]
 HOTPOT_DEV = REPO / ".." / "shared" / "fixtures" / "rag" / "hotpotqa_rpt" / "dev.jsonl"
 
@@ -128,17 +130,6 @@ def test_minhash_finds_duplicates_across_chunks(tmp_path: Path):
 
 
 # ---------------------------------------------------------------------------------------------- acceptance
-def _hotpot_paragraphs() -> list[str]:
-    if not HOTPOT_DEV.exists():
-        pytest.skip(f"fixture {HOTPOT_DEV} is absent (shared fixtures not mounted)")
-    seen: dict[str, None] = {}
-    with HOTPOT_DEV.open() as f:
-        for line in f:
-            for sentences in json.loads(line)["context"]["sentences"]:
-                seen.setdefault("".join(sentences).strip(), None)
-    return list(seen)
-
-
 def _char_edits(text: str, rate: float, rng: random.Random) -> str:
     """round(rate * len) random character substitutions, insertions and deletions."""
     chars = list(text)
