@@ -16,8 +16,6 @@ from dataflow.operators.general_text import dedup_kernels as dk
 from .helpers import hotpot_paragraphs as _hotpot_paragraphs
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO / ".." / "shared" / "fixtures"
-HOTPOT_DEV = FIXTURES / "rag" / "hotpotqa_rpt" / "dev.jsonl"
 
 
 def word_shingles(text: str, n: int) -> set[str]:

@@ -22,9 +22,6 @@ from dataflow.operators.general_text.dedup.minhash import (
 
 from .helpers import hotpot_paragraphs as _hotpot_paragraphs
 
-REPO = Path(__file__).resolve().parents[3]
-HOTPOT_DEV = REPO / ".." / "shared" / "fixtures" / "rag" / "hotpotqa_rpt" / "dev.jsonl"
-
 BASE = ("The river rises in the northern hills and flows south through three market towns before it "
         "reaches the sea near the old harbour, where a lighthouse has stood since the eighteenth century.")
 OTHER = ("A recipe for bread needs flour, water, salt and yeast; the dough rests overnight in a cool "
