@@ -147,6 +147,21 @@ class Pipeline:
                 self._serving_instance = create_serving(self._serving_config())
         return self._serving_instance
 
+    def _release_owned_models(self) -> None:
+        """Close the serving/embedder this pipeline created from config (not ones the user passed in):
+        a loaded model holds gigabytes, and a process may run many pipelines."""
+        if self._serving_instance is not None and (self.serving is None or isinstance(self.serving, dict)):
+            close = getattr(self._serving_instance, "close", None)
+            if close is not None:
+                close()
+            self._serving_instance = None
+        embedder = getattr(self, "_embedder_instance", None)
+        if embedder is not None and (self.embedder is None or isinstance(self.embedder, dict)):
+            close = getattr(embedder, "close", None)
+            if close is not None:
+                close()
+            self._embedder_instance = None
+
     def get_embedder(self) -> Any:
         """The pipeline's embedder (``embedder`` config or instance), created on first use."""
         if getattr(self, "_embedder_instance", None) is None:
@@ -250,7 +265,10 @@ class Pipeline:
                         chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input,
                         serving_factory=self.get_serving, embedder_factory=self.get_embedder, executor=get_executor(self.executor, self.workers),
                         progress=progress, config=self.config())
-        summary = engine.run()
+        try:
+            summary = engine.run()
+        finally:
+            self._release_owned_models()
         if print_summary:
             from dataflow.core.summary import format_summary
 
