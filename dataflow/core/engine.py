@@ -54,7 +54,8 @@ LLM_FIELDS = ("requests", "cache_hits", "tokens_in", "tokens_out", "cost")
 def run_isolated(fn: Callable[[pd.DataFrame], BatchResult], frame: pd.DataFrame, label: str) -> BatchResult:
     """Run ``fn`` on ``frame``; if it raises, bisect to find the rows that fail and reject only those.
 
-    When every row fails, the operator is broken rather than the data: raise :class:`StepError`.
+    When every row of the chunk fails (and there is more than one), the operator is broken rather than
+    the data: raise :class:`StepError`.
     """
     try:
         return fn(frame)
@@ -62,12 +63,24 @@ def run_isolated(fn: Callable[[pd.DataFrame], BatchResult], frame: pd.DataFrame,
         if len(frame) <= 1:
             return BatchResult(frame.iloc[:0], rejected=frame.assign(**{REJECT_REASON: _describe(exc)}))
         first_error = exc
-    mid = len(frame) // 2
-    parts = [run_isolated(fn, frame.iloc[:mid], label), run_isolated(fn, frame.iloc[mid:], label)]
-    merged = merge_results(parts)
+    merged = _bisect(fn, frame)
     if merged.rejected is not None and len(merged.rejected) == len(frame):
         raise StepError(f"{label} failed on every row of a chunk: {_describe(first_error)}") from first_error
     return merged
+
+
+def _bisect(fn: Callable[[pd.DataFrame], BatchResult], frame: pd.DataFrame) -> BatchResult:
+    mid = len(frame) // 2
+    parts = []
+    for half in (frame.iloc[:mid], frame.iloc[mid:]):
+        try:
+            parts.append(fn(half))
+        except Exception as exc:  # noqa: BLE001
+            if len(half) <= 1:
+                parts.append(BatchResult(half.iloc[:0], rejected=half.assign(**{REJECT_REASON: _describe(exc)})))
+            else:
+                parts.append(_bisect(fn, half))
+    return merge_results(parts)
 
 
 def _describe(exc: BaseException) -> str:
@@ -345,13 +358,19 @@ class Engine:
         stored = out if full else out[[ROW_ID, *[c for c in result.written if c in out.columns]]]
         write_frame(stored, sdir / f"{_chunk(k)}.parquet")
         dropped: Counter = Counter()
+        dropped_file = sdir / f"{_chunk(k)}.dropped.parquet"
+        rejected_file = sdir / f"{_chunk(k)}.rejected.parquet"
         if result.dropped is not None and len(result.dropped):
             dropped.update(result.dropped[DROP_REASON].astype(str).tolist())
-            write_frame(result.dropped.assign(_step=step.index), sdir / f"{_chunk(k)}.dropped.parquet")
+            write_frame(result.dropped.assign(_step=step.index), dropped_file)
+        else:  # a killed earlier attempt may have left one
+            dropped_file.unlink(missing_ok=True)
         n_rejected = 0
         if result.rejected is not None and len(result.rejected):
             n_rejected = len(result.rejected)
-            write_frame(result.rejected.assign(_step=step.index), sdir / f"{_chunk(k)}.rejected.parquet")
+            write_frame(result.rejected.assign(_step=step.index), rejected_file)
+        else:
+            rejected_file.unlink(missing_ok=True)
         marker = {"chunk": k, "rows_in": len(frame), "rows_out": len(out), "dropped": dict(dropped),
                   "rejected": n_rejected, "seconds": round(seconds, 6), "full": full,
                   "written": result.written, "llm": self._llm_delta(op, ctx, before), "run_id": self.run_id}

@@ -231,7 +231,13 @@ class Pipeline:
         plan.input_fingerprint = input_fingerprint(src, {
             "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})
-        fingerprint_steps(steps, plan.input_fingerprint, self.serving_fingerprint() if needs_llm else "")
+        needs_embedder = any(getattr(s.op, "needs_embedder", False) for s in steps)
+        embedder_fp = ""
+        if needs_embedder:
+            embedder_fp = (self.embedder.fingerprint() if self.embedder is not None and not isinstance(
+                self.embedder, dict) else digest(self.embedder or {"backend": "minilm"}))
+        fingerprint_steps(steps, plan.input_fingerprint, self.serving_fingerprint() if needs_llm else "",
+                          embedder_fp)
         return plan
 
     # ------------------------------------------------------------------ running

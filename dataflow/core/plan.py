@@ -96,8 +96,8 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
         reads = op.input_columns(step.bindings)
         for column, decl in reads.items():
             if column in available:
-                if available[column] == "the input" and column not in required:
-                    required[column] = decl
+                if available[column] == "the input":
+                    required[column] = _stricter(required.get(column), decl)
                 continue
             if input_columns is None:  # input unknown or empty: assume the column comes from it
                 required.setdefault(column, decl)
@@ -129,7 +129,16 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
     return problems, required
 
 
-def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerprint: str) -> None:
+def _stricter(a: Column | None, b: Column) -> Column:
+    """The declaration that validates more: not nullable if either is not, the more specific type."""
+    if a is None:
+        return b
+    dtype = a.dtype if b.dtype == "any" else b.dtype if a.dtype == "any" else a.dtype
+    return Column(a.default, "input", dtype, a.nullable and b.nullable, a.description or b.description)
+
+
+def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerprint: str,
+                      embedder_fingerprint: str = "") -> None:
     """Give each step a fingerprint of its operator, params, bindings and everything upstream of it."""
     upstream = input_fingerprint
     for step in steps:
@@ -138,6 +147,10 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerp
         serving = ""
         if op.needs_llm:
             serving = own_serving.fingerprint() if own_serving is not None else serving_fingerprint
+        if getattr(op, "needs_embedder", False):
+            own = getattr(op, "embedder", None)
+            serving += "|" + (own.fingerprint() if own is not None and hasattr(own, "fingerprint")
+                              else embedder_fingerprint)
         payload = {
             "op": f"{type(op).__module__}.{type(op).__qualname__}",
             "version": op.version,
@@ -151,8 +164,25 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerp
 
 
 def digest(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, default=repr, ensure_ascii=False)
+    text = json.dumps(payload, sort_keys=True, default=_stable, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _stable(value: Any) -> Any:
+    """A JSON stand-in for values json cannot encode, identical across processes (a plain repr of a set
+    or a function varies with hash seeds and memory addresses, so the cache would never hit)."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, tuple):
+        return list(value)
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    if hasattr(value, "fingerprint") and callable(value.fingerprint):
+        return value.fingerprint()
+    text = repr(value)
+    if " at 0x" in text:
+        return f"{type(value).__module__}.{type(value).__qualname__}"
+    return text
 
 
 def input_fingerprint(path: str | Path, options: dict[str, Any]) -> str:

@@ -190,12 +190,8 @@ def _iter_hf(path: Path) -> Iterator[RawRecord]:
 
 
 def _json_loads():
-    try:
-        import orjson
-
-        return orjson.loads
-    except ImportError:
-        return json.loads
+    # The standard parser, not orjson: orjson turns integers beyond 64 bits into floats, silently.
+    return json.loads
 
 
 def _json_dumps():
@@ -247,7 +243,7 @@ _TYPE_WORDS = {"str": "a string", "number": "a number", "int": "an integer", "bo
 def check_record(record: dict[str, Any], required: dict[str, Column]) -> tuple[str, str] | None:
     """Return ``(column, reason)`` for the first required column the record lacks or mistypes."""
     for name, col in required.items():
-        if name not in record:
+        if name not in record:  # even for nullable columns: an absent key is a data error, a null is not
             return name, "column is missing"
         value = record[name]
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -284,9 +280,12 @@ def records_to_frame(records: list[dict[str, Any]], row_ids: list[str]) -> pd.Da
         if col.dtype == np.float64 and col.isna().any():
             first = next((r.get(name) for r in records if r.get(name) is not None), None)
             if isinstance(first, int) and not isinstance(first, bool):
-                values = col.dropna()
-                if (values == values.round()).all():
-                    frame[name] = col.astype("Int64")
+                raw = [r.get(name) for r in records]
+                if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
+                    try:  # from the original values: a detour through float64 would round big ints
+                        frame[name] = pd.array(raw, dtype="Int64")
+                    except (OverflowError, TypeError, ValueError):
+                        frame[name] = pd.Series(raw, dtype=object)
     return frame
 
 
@@ -306,7 +305,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         out = frame.assign(**{c: [_to_json(v) for v in frame[c].tolist()] for c in json_cols})
     try:
         table = pa.Table.from_pandas(out, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         extra = [c for c in out.columns if out[c].dtype == object and c not in json_cols]
         json_cols += extra
         out = out.assign(**{c: [_to_json(v) for v in out[c].tolist()] for c in extra})
@@ -327,7 +326,7 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     json_cols = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS_KEY, b"[]"))
     for name in json_cols:
         if name in frame.columns:
-            frame[name] = pd.Series([None if v is None else json.loads(v) for v in frame[name].tolist()],
+            frame[name] = pd.Series([json.loads(v) if isinstance(v, str) else None for v in frame[name].tolist()],
                                     index=frame.index, dtype=object)
     for name in frame.columns:  # Arrow gives numpy arrays for lists; users expect lists
         col = frame[name]
@@ -345,12 +344,21 @@ def _first_valid(col: pd.Series) -> Any:
 
 
 def _needs_json(col: pd.Series) -> bool:
+    """Object columns whose values Arrow would not give back unchanged: dicts (keys get padded), nested
+    or gappy lists (None -> NaN, ints -> floats), integers beside missing values (-> floats)."""
+    has_int = has_missing = False
     for v in col.tolist():
         if isinstance(v, dict):
             return True
-        if isinstance(v, (list, tuple)) and any(isinstance(x, (dict, list, tuple)) for x in v):
-            return True
-    return False
+        if isinstance(v, (list, tuple)):
+            kinds = {type(x) for x in v}
+            if kinds & {dict, list, tuple, type(None)} or (int in kinds and float in kinds):
+                return True
+        elif isinstance(v, int) and not isinstance(v, bool):
+            has_int = True
+        elif v is None or (isinstance(v, float) and math.isnan(v)):
+            has_missing = True
+    return has_int and has_missing
 
 
 def _to_json(value: Any) -> str | None:
@@ -380,7 +388,7 @@ def _column_values(col: pd.Series) -> list[Any]:
     """A column as Python values with every kind of missing value as None, vectorised where possible."""
     if col.dtype == object:
         return [_clean(v) for v in col.tolist()]
-    if col.dtype.kind in "iub":
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":  # numpy ints/bools cannot be missing
         return col.tolist()
     return col.astype(object).where(col.notna(), None).tolist()
 

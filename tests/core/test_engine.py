@@ -206,3 +206,25 @@ def test_an_input_with_no_usable_rows_gives_an_empty_output(tmp_path, lines):
     summary = pipe.run()
     assert (tmp_path / "o.jsonl").read_text() == ""
     assert summary["totals"]["rows_out"] == 0 and summary["totals"]["input_rejected"] == len(lines)
+
+
+def test_values_survive_the_cache_unchanged(tmp_path):
+    """Ints beside nulls stay ints, lists with nulls stay lists, huge ints and nested dicts survive."""
+    data = [{"text": "a b", "n": 1, "l": [1, None], "big": 2**70, "d": {"k": [1, {"z": None}]}},
+            {"text": "c d", "n": None, "l": [1, 2.5], "big": 9007199254740993, "d": {}},
+            {"text": "e f", "n": 3, "l": [], "big": None, "d": {"other": True}}]
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+
+    class P(Pipeline):
+        def __init__(self):
+            super().__init__(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c")
+            self.a, self.b = Upper(), Checksum()
+
+        def forward(self):
+            self.a.run(self.storage)
+            self.b.run(self.storage, output_key="sha")
+
+    P().run()
+    out = read_jsonl(tmp_path / "o.jsonl")
+    assert [{k: r[k] for k in ("n", "l", "big", "d")} for r in out] == \
+        [{k: r[k] for k in ("n", "l", "big", "d")} for r in data]
