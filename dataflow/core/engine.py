@@ -41,6 +41,7 @@ from dataflow.core.storage import (
     detect_format,
     frame_to_records,
     iter_records,
+    public_table,
     read_frame,
     records_to_frame,
     row_unit,
@@ -463,11 +464,32 @@ class Engine:
     def write_output(self, n_chunks: int) -> int:
         if self.output_path is None:
             return sum(len(self.final_frame(k)) for k in range(n_chunks))
-        writer = OutputWriter(self.output_path)
+        fmt = detect_format(self.output_path)
+        columns = schema = None
+        if fmt in ("csv", "parquet"):  # tabular formats need one header/schema for every chunk
+            import pyarrow.parquet as pq
+
+            seen: dict[str, None] = {}
+            for k in range(n_chunks):
+                for name in pq.read_schema(self._final_path(k)).names:
+                    if not name.startswith("_"):
+                        seen.setdefault(name, None)
+            columns = list(seen)
+            if fmt == "parquet":
+                import pyarrow as pa
+
+                schemas = [public_table(self.final_frame(k), columns).schema for k in range(n_chunks)]
+                schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
+        writer = OutputWriter(self.output_path, columns=columns, schema=schema)
         for k in range(n_chunks):
             writer.write(self.final_frame(k))
         writer.close()
         return writer.rows
+
+    def _final_path(self, k: int) -> Path:
+        if not self.plan.steps:
+            return self.ingest_dir / f"{_chunk(k)}.parquet"
+        return self.step_dir(self.plan.steps[-1]) / f"{_chunk(k)}.parquet"
 
     def write_rejects(self, n_chunks: int) -> tuple[Path, int]:
         path = self.cache_dir / "rejects.jsonl"

@@ -409,7 +409,10 @@ def _clean(value: Any) -> Any:
 class OutputWriter:
     """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
 
-    def __init__(self, path: str | os.PathLike, fmt: str | None = None):
+    def __init__(self, path: str | os.PathLike, fmt: str | None = None, *, columns: list[str] | None = None,
+                 schema: Any = None):
+        """``columns`` (csv, parquet) and ``schema`` (parquet): the union over all chunks, so a column that
+        first appears in a later chunk, or is all-null in the first, is written correctly."""
         self.path = Path(path)
         self.fmt = fmt or detect_format(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -417,17 +420,19 @@ class OutputWriter:
         self.rows = 0
         self._fh: Any = None
         self._parquet: Any = None
-        self._columns: list[str] | None = None
+        self._columns: list[str] | None = columns
+        self._schema = schema
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "parquet":
             self._write_parquet(frame)
         elif self.fmt == "csv":
             public = frame[[c for c in frame.columns if not str(c).startswith("_")]]
+            if self._columns is None:
+                self._columns = list(public.columns)
             if self._fh is None:
                 self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
-                self._columns = list(public.columns)
-                public.to_csv(self._fh, index=False)
+                public.reindex(columns=self._columns).to_csv(self._fh, index=False)
             else:
                 public.reindex(columns=self._columns).to_csv(self._fh, index=False, header=False)
         else:
@@ -447,11 +452,11 @@ class OutputWriter:
         self.rows += len(frame)
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        public = frame[[c for c in frame.columns if not str(c).startswith("_")]]
-        table = pa.Table.from_pandas(public.reset_index(drop=True), preserve_index=False)
+        table = public_table(frame, self._columns)
+        if self._schema is not None:
+            table = table.select(self._schema.names).cast(self._schema)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.tmp, table.schema)
         else:
@@ -470,6 +475,19 @@ class OutputWriter:
                 fh.write("[]\n" if self.fmt == "json" else "")
         os.replace(self.tmp, self.path)
         return self.path
+
+
+def public_table(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
+    """The user-visible columns of ``frame`` as an Arrow table; ``columns`` absent here become nulls."""
+    import pyarrow as pa
+
+    public = frame[[c for c in frame.columns if not str(c).startswith("_")]].reset_index(drop=True)
+    if columns is not None:
+        for name in columns:
+            if name not in public.columns:
+                public[name] = pd.Series([None] * len(public), dtype=object)
+        public = public[columns]
+    return pa.Table.from_pandas(public, preserve_index=False)
 
 
 class DataFrameStorage:

@@ -228,3 +228,24 @@ def test_values_survive_the_cache_unchanged(tmp_path):
     out = read_jsonl(tmp_path / "o.jsonl")
     assert [{k: r[k] for k in ("n", "l", "big", "d")} for r in out] == \
         [{k: r[k] for k in ("n", "l", "big", "d")} for r in data]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_tabular_outputs_take_columns_and_types_from_every_chunk(tmp_path, fmt):
+    data = [{"text": "a b", "x": None}, {"text": "c d", "x": None},  # chunk 1: x all null, no y
+            {"text": "e f", "x": "late", "y": 1}, {"text": "g h", "x": "z", "y": 2.5}]
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+    out = tmp_path / f"o.{fmt}"
+
+    class P(Pipeline):
+        def __init__(self):
+            super().__init__(inp, out, cache_dir=tmp_path / "c", chunk_size=2)
+            self.op = Upper()
+
+        def forward(self):
+            self.op.run(self.storage)
+
+    P().run()
+    frame = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
+    assert list(frame.columns) == ["text", "x", "y"]
+    assert frame["x"].tolist()[2:] == ["late", "z"] and frame["y"].tolist()[2:] == [1.0, 2.5]
