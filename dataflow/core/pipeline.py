@@ -221,7 +221,14 @@ class Pipeline:
         needs_llm = any(s.op.needs_llm and getattr(s.op, "llm_serving", None) is None for s in steps)
         serving_problem = self._serving_problem() if needs_llm else None
         broken = any(p.level == "error" and p.step is not None for p in problems)
-        wiring, required = check_steps(steps, None if broken else input_columns, serving_problem=serving_problem)
+        def in_input(column: str) -> bool:
+            """Whether any record has ``column``: the full scan, only where the sample did not show it."""
+            from dataflow.core.storage import iter_records
+
+            return any(r.record is not None and column in r.record for r in iter_records(src))
+
+        wiring, required = check_steps(steps, None if broken else input_columns, serving_problem=serving_problem,
+                                       in_input=in_input if input_columns is not None else None)
         problems += wiring
         plan = CompiledPlan(steps, split_segments(steps), input_columns or [], required, problems)
         if plan.errors:

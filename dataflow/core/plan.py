@@ -84,8 +84,8 @@ def split_segments(steps: list[Step]) -> list[Segment]:
     return segments
 
 
-def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_problem: str | None = None
-                ) -> tuple[list[Problem], dict[str, Column]]:
+def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_problem: str | None = None,
+                in_input: Any = None) -> tuple[list[Problem], dict[str, Column]]:
     """Column wiring, overwrites, LLM serving and optional dependencies; returns problems and the input
     columns the pipeline reads (with their declarations, for validating every input row)."""
     problems: list[Problem] = []
@@ -102,6 +102,10 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
             if input_columns is None:  # input unknown or empty: assume the column comes from it
                 required.setdefault(column, decl)
                 available[column] = "the input"
+                continue
+            if in_input is not None and in_input(column):  # beyond the sampled records
+                available[column] = "the input"
+                required[column] = _stricter(required.get(column), decl)
                 continue
             binding = next((b for b, v in step.bindings.items() if v == column), None)
             near = difflib.get_close_matches(column, list(available), n=3, cutoff=0.6)

@@ -91,3 +91,12 @@ def test_missing_input_file_is_reported(tmp_path):
     spec.write_text(yaml.safe_dump({"input": "nope.jsonl", "steps": [{"op": f"{OPS}:Upper"}]}))
     with pytest.raises(CompileError, match="input not found"):
         Pipeline.from_spec(spec).compile()
+
+
+def test_a_column_first_seen_after_the_sampled_records_is_found(tmp_path):
+    rows = [{"text": "a b"}] * 1500 + [{"text": "c d", "title": "late"}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    spec = {"input": str(tmp_path / "in.jsonl"), "on_bad_input": "skip",
+            "steps": [{"op": f"{OPS}:Upper", "run": {"input_key": "title"}}]}
+    plan = Pipeline.from_spec(spec).compile()
+    assert "title" in plan.required
