@@ -155,7 +155,10 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerp
             own = getattr(op, "embedder", None)
             serving += "|" + (own.fingerprint() if own is not None and hasattr(own, "fingerprint")
                               else embedder_fingerprint)
+        # A template named in the params can be edited on disk (a user prompts_dir): its text counts.
+        templates = sorted(t.source for t in vars(op).values() if type(t).__name__ == "PromptTemplate")
         payload = {
+            "templates": templates,
             "op": f"{type(op).__module__}.{type(op).__qualname__}",
             "version": op.version,
             "params": op.params,

@@ -66,3 +66,20 @@ def test_score_schema_bounds_the_score():
     schema = score_schema(1, 5)
     assert schema["properties"]["score"] == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
     assert schema["required"] == ["reason", "score"]
+
+
+def test_editing_a_template_file_changes_the_step_fingerprint(tmp_path):
+    (tmp_path / "mine").mkdir()
+    template = tmp_path / "mine" / "ask.jinja"
+    template.write_text("Q: {{ question }}")
+    add_user_dir(tmp_path)
+    try:
+        step = {"op": "PromptedGenerator", "params": {"prompt_template": "mine/ask"}, "run": {"output_key": "a"}}
+        first = Pipeline.from_spec(spec(tmp_path, step)).compile().steps[0].fingerprint
+        template.write_text("Question: {{ question }}")
+        second = Pipeline.from_spec(spec(tmp_path, step)).compile().steps[0].fingerprint
+    finally:
+        from dataflow.core import prompts
+
+        prompts._user_dirs.remove(tmp_path)
+    assert first != second
