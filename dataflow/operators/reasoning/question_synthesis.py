@@ -44,6 +44,18 @@ class _QuestionSynthesis(TemplatedLLM, Generator):
     keep_seed: bool
     clear_columns: list[str]
 
+    def _configure(self, keep_seed: bool, clear_columns: list[str] | None, prompt_template: str,
+                   system_prompt: str | None, temperature: float, max_tokens: int, seed: int) -> None:
+        """The settings both synthesis operators share (their constructors add their own)."""
+        self.keep_seed = keep_seed
+        self.clear_columns = list(clear_columns or [])
+        self.prompt_template = prompt_template
+        self.system_prompt = system_prompt
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self._setup_template()
+
     def output_columns(self, bindings: Bindings) -> list[str]:
         cols = super().output_columns(bindings)
         cols.append(bindings.get("output_key") or bindings["input_key"])
@@ -131,6 +143,7 @@ class ReasoningQuestionGenerator(_QuestionSynthesis):
     """
 
     no_output_reason = "no new question generated"
+    provided_variables = frozenset({"question", "num_questions"})
 
     def __init__(self, num_prompts: int = 1, keep_seed: bool = True, clear_columns: list[str] | None = None,
                  prompt_template: str = "reasoning/question_generate", system_prompt: str | None = None,
@@ -140,15 +153,7 @@ class ReasoningQuestionGenerator(_QuestionSynthesis):
         if num_prompts < 1:
             raise ValueError("num_prompts must be >= 1")
         self.num_prompts = num_prompts
-        self.keep_seed = keep_seed
-        self.clear_columns = list(clear_columns or [])
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.seed = seed
-        self.provided_variables = frozenset({"question", "num_questions"})
-        self._setup_template()
+        self._configure(keep_seed, clear_columns, prompt_template, system_prompt, temperature, max_tokens, seed)
 
     def schema(self) -> dict[str, Any]:
         item = {"type": "string"}  # lengths are checked after parsing: bounded strings make slow grammars
@@ -198,6 +203,7 @@ class ReasoningQuestionFusionGenerator(_QuestionSynthesis):
 
     new_source = "fused"
     no_output_reason = "no fused question generated"
+    provided_variables = frozenset({"question_a", "question_b"})
     output_partner_key = OutputColumn("fusion_partner", "str", description="row id of the second question")
 
     def __init__(self, keep_seed: bool = True, shuffle: bool = True, clear_columns: list[str] | None = None,
@@ -205,16 +211,8 @@ class ReasoningQuestionFusionGenerator(_QuestionSynthesis):
                  temperature: float = 0.7, max_tokens: int = 256, seed: int = 0, llm_serving: Any = None
                  ) -> None:
         super().__init__(llm_serving)
-        self.keep_seed = keep_seed
         self.shuffle = shuffle
-        self.clear_columns = list(clear_columns or [])
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.seed = seed
-        self.provided_variables = frozenset({"question_a", "question_b"})
-        self._setup_template()
+        self._configure(keep_seed, clear_columns, prompt_template, system_prompt, temperature, max_tokens, seed)
 
     def pairs(self, batch: pd.DataFrame, ctx: Any) -> list[tuple[int, int]]:
         questions = batch[ctx.cols.input_key].tolist()
