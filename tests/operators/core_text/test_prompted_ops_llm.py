@@ -14,12 +14,7 @@ import yaml
 from dataflow.core.storage import DataFrameStorage
 from dataflow.serving.fake_server import FakeOpenAIServer
 from tests.core.conftest import REPO, read_jsonl, write_jsonl
-
-
-def embedded_unavailable() -> str | None:
-    from tests.serving.conftest import _embedded_unavailable
-
-    return _embedded_unavailable()
+from tests.serving.conftest import _embedded_unavailable
 
 
 def network_isolation() -> list[str]:
@@ -35,7 +30,7 @@ QUESTIONS = ["What is the capital of France?", "Name a primary colour.", "What i
 
 @pytest.mark.llm
 def test_prompted_generator_spec_runs_offline_and_reruns_make_no_backend_calls(tmp_path):
-    reason = embedded_unavailable()
+    reason = _embedded_unavailable()
     if reason:
         pytest.skip(f"embedded model unavailable: {reason}")
     write_jsonl(tmp_path / "in.jsonl", [{"q": q} for q in QUESTIONS])
@@ -121,19 +116,11 @@ SNIPPETS = [
 
 
 @pytest.mark.llm
-def test_schema_constrained_prompted_evaluator_is_valid_on_every_row():
-    reason = embedded_unavailable()
-    if reason:
-        pytest.skip(f"embedded model unavailable: {reason}")
+def test_schema_constrained_prompted_evaluator_is_valid_on_every_row(real_llm):
     from dataflow.operators.core_text.prompted_filter import PromptedEvaluator
-    from dataflow.serving import create_serving
 
-    serving = create_serving({"cache": False})
-    try:
-        storage = DataFrameStorage([{"text": t} for t in SNIPPETS], serving=serving)
-        PromptedEvaluator(max_tokens=96).run(storage, input_key="text")
-    finally:
-        serving.close()
+    storage = DataFrameStorage([{"text": t} for t in SNIPPETS], serving=real_llm)
+    PromptedEvaluator(max_tokens=96).run(storage, input_key="text")
     assert storage.rejected == []
     rows = storage.to_records()
     assert len(rows) == 20
@@ -146,27 +133,19 @@ def test_schema_constrained_prompted_evaluator_is_valid_on_every_row():
 
 
 @pytest.mark.llm
-def test_prompted_refiner_rewrites_and_prompted_filter_drops_with_reasons():
-    reason = embedded_unavailable()
-    if reason:
-        pytest.skip(f"embedded model unavailable: {reason}")
+def test_prompted_refiner_rewrites_and_prompted_filter_drops_with_reasons(real_llm):
     from dataflow.operators.core_text.prompted_filter import PromptedFilter
     from dataflow.operators.core_text.prompted_refiner import PromptedRefiner
-    from dataflow.serving import create_serving
 
-    serving = create_serving({"cache": False})
-    try:
-        s = DataFrameStorage([{"text": "Teh river flows nroth into the sea."},
-                              {"text": "Plants need sunlght and water to grwo."}], serving=serving)
-        PromptedRefiner(max_tokens=40).run(s, input_key="text", output_key="fixed")
-        fixed = [r["fixed"].lower() for r in s.to_records()]
-        assert "north" in fixed[0] and "sunlight" in fixed[1] and "grow" in fixed[1]
+    s = DataFrameStorage([{"text": "Teh river flows nroth into the sea."},
+                          {"text": "Plants need sunlght and water to grwo."}], serving=real_llm)
+    PromptedRefiner(max_tokens=40).run(s, input_key="text", output_key="fixed")
+    fixed = [r["fixed"].lower() for r in s.to_records()]
+    assert "north" in fixed[0] and "sunlight" in fixed[1] and "grow" in fixed[1]
 
-        s = DataFrameStorage([{"text": SNIPPETS[0]}, {"text": SNIPPETS[1]}, {"text": SNIPPETS[10]},
-                              {"text": SNIPPETS[13]}], serving=serving)
-        PromptedFilter(threshold=4, max_tokens=96).run(s, input_key="text", output_key="quality")
-    finally:
-        serving.close()
+    s = DataFrameStorage([{"text": SNIPPETS[0]}, {"text": SNIPPETS[1]}, {"text": SNIPPETS[10]},
+                          {"text": SNIPPETS[13]}], serving=real_llm)
+    PromptedFilter(threshold=4, max_tokens=96).run(s, input_key="text", output_key="quality")
     kept = [r["text"] for r in s.to_records()]
     assert kept[:2] == SNIPPETS[:2]
     dropped = s.dropped[0] if s.dropped else None

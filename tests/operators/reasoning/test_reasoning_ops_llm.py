@@ -13,30 +13,20 @@ QUESTIONS = [
 
 
 @pytest.mark.llm
-def test_check_solve_extract_and_verify_on_the_embedded_model():
-    from tests.serving.conftest import _embedded_unavailable
-
-    reason = _embedded_unavailable()
-    if reason:
-        pytest.skip(f"embedded model unavailable: {reason}")
+def test_check_solve_extract_and_verify_on_the_embedded_model(real_llm):
     from dataflow.operators.reasoning.answer_extraction import ReasoningAnswerExtractionGenerator
     from dataflow.operators.reasoning.answer_generator import ReasoningAnswerGenerator
     from dataflow.operators.reasoning.answer_ground_truth_filter import ReasoningAnswerGroundTruthFilter
     from dataflow.operators.reasoning.question_filter import ReasoningQuestionFilter
-    from dataflow.serving import create_serving
 
-    serving = create_serving({"cache": False})
-    try:
-        s = DataFrameStorage(QUESTIONS + [{"question": "What is the colour of the number seven's smell?",
-                                           "gold_answer": "0"}], serving=serving)
-        ReasoningQuestionFilter().run(s, input_key="question")
-        assert [r["question"] for r in s.to_records()] == [q["question"] for q in QUESTIONS]
-        assert s.dropped[0]["_drop_reason"].iloc[0].startswith("invalid question")
-        ReasoningAnswerGenerator(max_tokens=160).run(s, input_key="question")
-        ReasoningAnswerExtractionGenerator().run(s)
-        ReasoningAnswerGroundTruthFilter().run(s)
-    finally:
-        serving.close()
+    s = DataFrameStorage(QUESTIONS + [{"question": "What is the colour of the number seven's smell?",
+                                       "gold_answer": "0"}], serving=real_llm)
+    ReasoningQuestionFilter().run(s, input_key="question")
+    assert [r["question"] for r in s.to_records()] == [q["question"] for q in QUESTIONS]
+    assert s.dropped[0]["_drop_reason"].iloc[0].startswith("invalid question")
+    ReasoningAnswerGenerator(max_tokens=160).run(s, input_key="question")
+    ReasoningAnswerExtractionGenerator().run(s)
+    ReasoningAnswerGroundTruthFilter().run(s)
     rows = s.to_records()
     assert [r["extracted_answer"] for r in rows] == ["42", "30"], rows
     assert all("\\boxed" in r["generated_cot"] for r in rows)
