@@ -520,10 +520,9 @@ class Engine:
 
     def summarize(self, n_chunks: int, started: float, rows_out: int, rejects_path: Path, n_rejects: int
                   ) -> dict[str, Any]:
-        ingest_rows = sum(json.loads((self.ingest_dir / f"{_chunk(k)}.json").read_text())["rows"]
-                          for k in range(n_chunks))
-        input_rejects = sum(json.loads((self.ingest_dir / f"{_chunk(k)}.json").read_text())["rejected"]
-                            for k in range(n_chunks))
+        ingest = [json.loads((self.ingest_dir / f"{_chunk(k)}.json").read_text()) for k in range(n_chunks)]
+        ingest_rows = sum(m["rows"] for m in ingest)
+        input_rejects = sum(m["rejected"] for m in ingest)
         steps = []
         for step in self.plan.steps:
             st = StepStats()
