@@ -335,7 +335,7 @@ class Engine:
                   decision: Any) -> pd.DataFrame:
         op = step.op
         ctx = StepContext(step_index=step.index, op_name=step.name, cols=step.bindings, memo=memo,
-                          serving_factory=self.serving_factory if op.needs_llm else None,
+                          serving_factory=self.serving_factory if op.uses("llm") else None,
                           embedder_factory=self.embedder_factory, chunk_index=k, op=op)
         before = self._llm_snapshot(op, ctx)
         t0 = time.perf_counter()
@@ -383,7 +383,7 @@ class Engine:
         return out
 
     def _llm_snapshot(self, op: Operator, ctx: StepContext) -> dict[str, float] | None:
-        if not op.needs_llm:
+        if not op.uses("llm"):
             return None
         stats = ctx.serving.stats
         return {f: float(getattr(stats, f, 0) or 0) for f in LLM_FIELDS}
@@ -404,7 +404,7 @@ class Engine:
                 return pickle.load(fh)
         frame = self.segment_input(segment, k)
         ctx = StepContext(step_index=step.index, op_name=step.name, cols=step.bindings, chunk_index=k,
-                          op=step.op, serving_factory=self.serving_factory if step.op.needs_llm else None,
+                          op=step.op, serving_factory=self.serving_factory if step.op.uses("llm") else None,
                           embedder_factory=self.embedder_factory)
         t0 = time.perf_counter()
         state = (step.op.scan(frame, ctx), time.perf_counter() - t0)

@@ -84,6 +84,15 @@ class Bindings(dict):
             raise AttributeError(name) from None
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one running instance of an operator roughly needs: CPU cores, GPUs and memory (GiB)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_gb: float = 0.5
+
+
 @dataclass
 class BatchResult:
     """What one operator made of one batch. ``written`` lists the columns it set (used for delta caching)."""
@@ -125,8 +134,12 @@ class Operator:
     """Base of every operator. Subclasses declare ``kind``, bindings and the batch logic."""
 
     kind: ClassVar[str] = "generate"
-    #: The operator calls an LLM; the pipeline hands it the configured serving as ``ctx.serving``.
-    needs_llm: ClassVar[bool] = False
+    #: Shared resources the operator uses, by kind ("llm", "embedder", ...; see
+    #: :mod:`dataflow.core.resources`). The step's context hands them out (``ctx.serving`` is
+    #: ``ctx.resource("llm")``); executors keep them alive across chunks and place the step by them.
+    resources: ClassVar[tuple[str, ...]] = ()
+    #: Rough cost of one running instance, for placing it on a pool or a cluster.
+    cost: ClassVar[Cost] = Cost()
     #: Optional dependencies as {import name: pip requirement}; ``compile()`` checks they import.
     requires: ClassVar[dict[str, str]] = {}
     #: Bump when the logic changes so cached results of older versions are not reused.
@@ -153,6 +166,18 @@ class Operator:
 
     def __init__(self, llm_serving: Any = None) -> None:
         self.llm_serving = llm_serving
+
+    @classmethod
+    def uses(cls, resource: str) -> bool:
+        return resource in cls.resources
+
+    def setup(self) -> None:
+        """Called once in each worker before the first chunk (load a model, open a connection).
+
+        The operator object then serves every chunk of its step that the worker runs."""
+
+    def teardown(self) -> None:
+        """Called once in each worker after its last chunk: release what :meth:`setup` acquired."""
 
     # ----------------------------------------------------------------- metadata
     @classmethod

@@ -218,7 +218,7 @@ class Pipeline:
                 problems.append(Problem(str(exc)))
         if self.on_bad_input not in ("error", "skip"):
             problems.append(Problem(f"on_bad_input must be 'error' or 'skip', not {self.on_bad_input!r}"))
-        needs_llm = any(s.op.needs_llm and getattr(s.op, "llm_serving", None) is None for s in steps)
+        needs_llm = any(s.op.uses("llm") and getattr(s.op, "llm_serving", None) is None for s in steps)
         serving_problem = self._serving_problem() if needs_llm else None
         broken = any(p.level == "error" and p.step is not None for p in problems)
         def in_input(column: str) -> bool:
@@ -238,7 +238,7 @@ class Pipeline:
         plan.input_fingerprint = input_fingerprint(src, {
             "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})
-        needs_embedder = any(getattr(s.op, "needs_embedder", False) for s in steps)
+        needs_embedder = any(s.op.uses("embedder") for s in steps)
         embedder_fp = ""
         if needs_embedder:
             embedder_fp = (self.embedder.fingerprint() if self.embedder is not None and not isinstance(

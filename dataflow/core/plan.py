@@ -50,7 +50,7 @@ class Segment:
 
     @property
     def uses_llm(self) -> bool:
-        return any(s.op.needs_llm or getattr(s.op, "needs_embedder", False) for s in self.steps)
+        return any(s.op.resources for s in self.steps)
 
 
 @dataclass
@@ -124,7 +124,7 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
                                         "bind the output explicitly to say this is intended", level="warning",
                                         **where))
             available[column] = step.label
-        if op.needs_llm and serving_problem:
+        if op.uses("llm") and serving_problem:
             problems.append(Problem(f"needs an LLM, but {serving_problem}", **where))
         for module, pip_name in op.requires.items():
             if importlib.util.find_spec(module) is None:
@@ -149,9 +149,9 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerp
         op = step.op
         own_serving = getattr(op, "llm_serving", None)
         serving = ""
-        if op.needs_llm:
+        if op.uses("llm"):
             serving = own_serving.fingerprint() if own_serving is not None else serving_fingerprint
-        if getattr(op, "needs_embedder", False):
+        if op.uses("embedder"):
             own = getattr(op, "embedder", None)
             serving += "|" + (own.fingerprint() if own is not None and hasattr(own, "fingerprint")
                               else embedder_fingerprint)

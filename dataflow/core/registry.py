@@ -113,7 +113,8 @@ def operator_metadata(cls: type[Operator]) -> dict[str, Any]:
         "description": doc,
         "params": cls.params_schema(),
         "run_args": {name: col.describe() for name, col in cls.binding_specs().items()},
-        "needs_llm": bool(cls.needs_llm),
+        "resources": list(cls.resources),
+        "needs_llm": cls.uses("llm"),
         "requires": [
             {"import": mod, "pip": pip, "installed": importlib.util.find_spec(mod) is not None}
             for mod, pip in cls.requires.items()

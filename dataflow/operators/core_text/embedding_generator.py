@@ -18,7 +18,7 @@ class EmbeddingGenerator(Generator):
     any OpenAI-compatible ``/embeddings`` endpoint (spec key ``embedder``).
     """
 
-    needs_embedder = True
+    resources = ("embedder",)
     input_key = InputColumn("text")
     output_key = OutputColumn("embedding", "list")
 

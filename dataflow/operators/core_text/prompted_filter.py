@@ -86,7 +86,7 @@ class PromptedEvaluator(_LLMScorer, Evaluator):
     """
 
     kind = "evaluate"
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("text")
     output_key = OutputColumn("llm_score", "int")
     output_reason_key = OutputColumn("llm_score_reason", "str")

@@ -29,7 +29,7 @@ class PromptedGenerator(Generator):
     Rows whose call fails (after retries and repair) go to the rejects file with the reason.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn(None, "str", description="the prompt text when no prompt_template is given")
     output_key = OutputColumn("generated_content")
 

@@ -22,7 +22,7 @@ class PromptedRefiner(Refiner):
     the rejects with the reason, so a failed rewrite never passes as a rewritten text.
     """
 
-    needs_llm = True
+    resources = ("llm",)
 
     def __init__(self, instruction: str = "Fix spelling and grammar. Keep the meaning and the language.",
                  prompt_template: str = DEFAULT_TEMPLATE, system_prompt: str | None = None,

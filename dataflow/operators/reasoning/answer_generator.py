@@ -24,7 +24,7 @@ class ReasoningAnswerGenerator(TemplatedLLM, Generator):
     calls and empty answers go to the rejects with the reason.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("question")
     output_key = OutputColumn("generated_cot", "str")
 

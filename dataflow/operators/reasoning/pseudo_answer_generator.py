@@ -43,7 +43,7 @@ class ReasoningPseudoAnswerGenerator(TemplatedLLM, Generator):
     with ``keep_without_gold`` to verify gold rows by gold and the others by vote.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("question")
     input_gold_key = InputColumn(None, "str", nullable=True, description="rows with a gold answer are skipped")
     input_answer_key = InputColumn(None, "str", nullable=True, description="the row's own answer: one vote")

@@ -25,7 +25,7 @@ DEFAULT_CATEGORIES = (
 class _QuestionLabeler(TemplatedLLM, Evaluator):
     """One schema-constrained call per question; blank questions and failed calls go to the rejects."""
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("question")
     system_prompt: str | None
     max_tokens: int

@@ -37,7 +37,7 @@ class ReasoningQuestionFilter(TemplatedLLM, Filter):
     they are, without a call.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("question")
     input_source_key = InputColumn(None, "str", nullable=True,
                                    description="rows whose value is in check_sources are checked")

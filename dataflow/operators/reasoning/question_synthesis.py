@@ -33,7 +33,7 @@ def _question_key(text: str) -> str:
 class _QuestionSynthesis(TemplatedLLM, Generator):
     """Rows out = (the seed rows, when ``keep_seed``) + the new questions, each tagged with its source."""
 
-    needs_llm = True
+    resources = ("llm",)
     input_key = InputColumn("question")
     output_key = OutputColumn(None, "str", description="where questions go; defaults to input_key")
     output_source_key = OutputColumn("question_source", "str",

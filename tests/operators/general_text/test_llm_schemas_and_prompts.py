@@ -37,7 +37,7 @@ def ctx_for(op, **bindings):
 @pytest.mark.parametrize("name", OPS)
 def test_registered_and_needs_llm(name):
     cls = OPERATORS.get(name)
-    assert cls.needs_llm
+    assert cls.uses("llm")
     assert cls.__doc__ and len(cls.__doc__.split()) > 20
 
 

@@ -70,7 +70,7 @@ def test_sft_filter_rule_steps_on_the_example_rows():
     rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines()]
     storage = DataFrameStorage(rows)
     for name, params, bindings in SFT_FILTER_STEPS:
-        if OPERATORS.get(name).needs_llm:
+        if OPERATORS.get(name).uses("llm"):
             continue
         OPERATORS.get(name)(**params).run(storage, **bindings)
     kept = storage.frame["instruction"].tolist()

@@ -27,7 +27,7 @@ class SemDeduplicateFilter(ClusterDedup):
     methods miss, and also merges texts that are merely on the same topic if ``eps`` is too large.
     """
 
-    needs_embedder = True
+    resources = ("embedder",)
     output_key = OutputColumn("semantic_cluster", "str",
                               description="row id of the kept representative of the row's cluster")
 

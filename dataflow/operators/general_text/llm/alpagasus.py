@@ -34,7 +34,7 @@ class AlpagasusScorer(TemplatedLLM, Evaluator):
     """
 
     kind = "evaluate"
-    needs_llm = True
+    resources = ("llm",)
     provided_variables = frozenset({"instruction", "input", "response", "min_score", "max_score"})
     input_instruction_key = InputColumn("instruction", "str")
     input_input_key = InputColumn(None, "str", nullable=True, description="optional context of the instruction")

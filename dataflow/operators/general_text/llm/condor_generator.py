@@ -61,7 +61,7 @@ class CondorGenerator(TemplatedLLM, Generator):
     the rejects with the reason. Use ``temperature > 0`` (the default 0.7, with ``seed``) for variety.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     no_output_reason = "no pairs generated"
     provided_variables = frozenset({"topic", "num_pairs", "max_response_words"})
     input_key = InputColumn("topic", "str", description="the seed topic of each row")

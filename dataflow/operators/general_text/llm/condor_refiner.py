@@ -40,7 +40,7 @@ class CondorRefiner(TemplatedLLM, Refiner):
     ``instruction``, ``response``, ``critique`` and ``max_response_words``.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     provided_variables = frozenset({"instruction", "response", "critique", "max_critique_words",
                                     "max_response_words"})
     input_key = InputColumn("output", "str", description="the response to improve")

@@ -52,7 +52,7 @@ class LLMQualityScorer(TemplatedLLM, Evaluator):
     """
 
     kind = "evaluate"
-    needs_llm = True
+    resources = ("llm",)
     provided_variables = frozenset({"text", "dimensions", "min_score", "max_score"})
     input_key = InputColumn("text", "str")
     output_key = OutputColumn("quality_score", "number")

@@ -44,7 +44,7 @@ class Text2QAGenerator(TemplatedLLM, Generator):
     whose answer stays invalid go to the rejects with the reason.
     """
 
-    needs_llm = True
+    resources = ("llm",)
     no_output_reason = "no QA pairs generated"
     provided_variables = frozenset({"text", "num_qa", "max_answer_words"})
     input_key = InputColumn("text", "str")
