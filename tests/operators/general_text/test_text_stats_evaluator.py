@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 from dataflow.operators.general_text.text_stats import TextStatsEvaluator
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dataflow.core.bindings import ROW_ID, Column
 from dataflow.core.errors import BadInputError
-from dataflow.core.operator import ROW_ID, Column
 
 FORMATS = ("jsonl", "json", "csv", "parquet", "hf")
 
@@ -488,43 +488,3 @@ def public_table(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
                 public[name] = pd.Series([None] * len(public), dtype=object)
         public = public[columns]
     return pa.Table.from_pandas(public, preserve_index=False)
-
-
-class DataFrameStorage:
-    """Eager storage: ``op.run(DataFrameStorage(df), input_key=...)`` runs the operator at once.
-
-    Handy in notebooks and operator tests; pipelines stream through the engine instead.
-    ``.frame`` holds the current rows, ``.dropped`` the rows removed so far (with reasons) and
-    ``.rejected`` the rows an operator could not process.
-    """
-
-    def __init__(self, frame: pd.DataFrame | list[dict[str, Any]], serving: Any = None):
-        if not isinstance(frame, pd.DataFrame):
-            frame = pd.DataFrame.from_records(frame)
-        frame = frame.reset_index(drop=True)
-        if ROW_ID not in frame.columns:
-            frame.insert(0, ROW_ID, [str(i) for i in range(1, len(frame) + 1)])
-        self.frame = frame
-        self.serving = serving
-        self.dropped: list[pd.DataFrame] = []
-        self.rejected: list[pd.DataFrame] = []
-        self.metrics: dict[str, Any] = {}
-
-    def step(self) -> DataFrameStorage:
-        return self
-
-    def apply(self, op: Any, bindings: dict[str, Any]) -> DataFrameStorage:
-        from dataflow.core.engine import apply_op_to_frame
-
-        result = apply_op_to_frame(op, op.resolve_bindings(bindings), self.frame, serving=self.serving)
-        self.frame = result.frame.reset_index(drop=True)
-        if result.dropped is not None and len(result.dropped):
-            self.dropped.append(result.dropped)
-        if result.rejected is not None and len(result.rejected):
-            self.rejected.append(result.rejected)
-        if result.metrics:
-            self.metrics[op.op_name()] = result.metrics
-        return self
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return frame_to_records(self.frame)
