@@ -112,6 +112,9 @@ class Operator:
     version: ClassVar[str] = "1"
     #: "batch": sees one chunk at a time; "dataset": see :class:`DatasetOperator`.
     granularity: ClassVar[str] = "batch"
+    #: Params that build a working instance when the constructor has required ones (``fields`` of a JSON
+    #: extractor, say): the contract test over all operators builds each with them.
+    example_params: ClassVar[dict[str, Any]] = {}
     _bindings: ClassVar[dict[str, Column]] = {}
     _params_model: ClassVar[Any] = None
 
