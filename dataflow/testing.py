@@ -97,16 +97,15 @@ def run_operator(op: Operator, rows: list[dict[str, Any]] | pd.DataFrame, *, ser
                  embedder: Any = None, **bindings: Any) -> OperatorResult:
     """Run ``op`` on ``rows`` with the given column bindings (``input_key="text"``, ...) and return what it
     kept, dropped and rejected. Calls the operator's ``setup()`` before and ``teardown()`` after."""
-    from dataflow.core.engine import apply_op_to_frame
-    from dataflow.core.storage import DataFrameStorage
+    from dataflow.core.eager import DataFrameStorage, apply_op_to_frame
 
     resolved = op.resolve_bindings(bindings)
     frame = DataFrameStorage(_with_inputs(op, resolved, rows)).frame
     errors: list[Exception] = []
     op.setup()
     try:
-        with _watched(op, errors, embedder):
-            result = apply_op_to_frame(op, resolved, frame, serving=serving)
+        with _watched(op, errors):
+            result = apply_op_to_frame(op, resolved, frame, serving=serving, embedder=embedder)
     finally:
         op.teardown()
     kept = result.frame.reset_index(drop=True)
@@ -129,16 +128,14 @@ def _with_inputs(op: Operator, bindings: Any, rows: list[dict[str, Any]] | pd.Da
 
 
 @contextmanager
-def _watched(op: Operator, errors: list[Exception], embedder: Any) -> Iterator[None]:
-    """Record every exception the operator's hooks raise (the eager runner turns them into rejects), and
-    hand the step ``embedder`` when the operator has none of its own. The instance is restored after."""
+def _watched(op: Operator, errors: list[Exception]) -> Iterator[None]:
+    """Record every exception the operator's hooks raise (the eager runner turns them into rejects); the
+    instance is restored after."""
     patched = {}
     for name in _HOOKS:
         hook = getattr(op, name, None)
         if callable(hook):
             patched[name] = _recording(hook, errors)
-    if embedder is not None and getattr(op, "embedder", None) is None:
-        patched["embedder"] = embedder
     saved = {name: op.__dict__[name] for name in patched if name in op.__dict__}
     op.__dict__.update(patched)
     try:
@@ -180,6 +177,6 @@ def _with_reason(frame: pd.DataFrame, reason_column: str) -> pd.DataFrame:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from dataflow.core.storage import frame_to_records
+    from dataflow.core.fileio import frame_to_records
 
     return frame_to_records(frame)

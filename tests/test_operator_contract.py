@@ -79,7 +79,7 @@ def step_fingerprints() -> dict[str, str]:
 
 def fingerprint_of(op: Operator) -> str:
     step = Step(index=1, op=op, bindings=op.resolve_bindings({}))
-    fingerprint_steps([step], "input", "serving", "embedder")
+    fingerprint_steps([step], "input", {"llm": "serving", "embedder": "embedder"})
     return step.fingerprint
 
 

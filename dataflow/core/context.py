@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dataflow.core.bindings import Bindings
-from dataflow.core.resources import ResourcePool, ResourceSpec, resource_kind
+from dataflow.core.resources import ResourcePool, resource_kind
 
 logger = logging.getLogger("dataflow")
 
@@ -67,8 +67,7 @@ class StepContext:
         self.chunk_index = chunk_index
         self._op = op
         if not isinstance(resources, ResourcePool):
-            given = resources or {}
-            resources = ResourcePool({kind: ResourceSpec.of(kind, value) for kind, value in given.items()})
+            resources = ResourcePool(borrowed=dict(resources or {}))
         self._resources = resources
         self.log = logger
 

@@ -148,10 +148,13 @@ class ResourcePool:
     Only instances the pool built are closed; a user-built instance is borrowed."""
 
     specs: dict[str, ResourceSpec] = field(default_factory=dict)
+    borrowed: dict[str, Any] = field(default_factory=dict)  # ready instances by kind (eager runs)
     _made: dict[tuple, tuple[ResourceSpec, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, kind: str) -> Any:
+        if kind in self.borrowed:
+            return self.borrowed[kind]
         spec = self.specs.get(kind)
         if spec is None:
             spec = self.specs[kind] = ResourceSpec.of(kind, None)
