@@ -35,16 +35,15 @@ from dataflow.core.errors import BadInputError, StepError
 from dataflow.core.operator import DROP_REASON, REJECT_REASON, ROW_ID, BatchResult, Bindings, Operator
 from dataflow.core.plan import CompiledPlan, Segment, Step
 from dataflow.core.storage import (
-    OutputWriter,
     bad_input_error,
     check_record,
     detect_format,
     frame_to_records,
     iter_records,
-    public_table,
     read_frame,
     records_to_frame,
     row_unit,
+    write_chunks,
     write_frame,
 )
 
@@ -464,27 +463,7 @@ class Engine:
     def write_output(self, n_chunks: int) -> int:
         if self.output_path is None:
             return sum(len(self.final_frame(k)) for k in range(n_chunks))
-        fmt = detect_format(self.output_path)
-        columns = schema = None
-        if fmt in ("csv", "parquet"):  # tabular formats need one header/schema for every chunk
-            import pyarrow.parquet as pq
-
-            seen: dict[str, None] = {}
-            for k in range(n_chunks):
-                for name in pq.read_schema(self._final_path(k)).names:
-                    if not name.startswith("_"):
-                        seen.setdefault(name, None)
-            columns = list(seen)
-            if fmt == "parquet":
-                import pyarrow as pa
-
-                schemas = [public_table(self.final_frame(k), columns).schema for k in range(n_chunks)]
-                schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
-        writer = OutputWriter(self.output_path, columns=columns, schema=schema)
-        for k in range(n_chunks):
-            writer.write(self.final_frame(k))
-        writer.close()
-        return writer.rows
+        return write_chunks(self.output_path, [self._final_path(k) for k in range(n_chunks)])
 
     def _final_path(self, k: int) -> Path:
         if not self.plan.steps:
