@@ -616,7 +616,10 @@ class OutputWriter:
 
         table = public_table(frame, self._columns, self._text_columns)
         if self._schema is not None:
-            table = table.select(self._schema.names).cast(self._schema)
+            schema = self._schema
+            if self._parquet is None:  # pandas' metadata (pd.read_parquet gives Int64 back) from the first chunk
+                schema = schema.with_metadata(_pandas_metadata(table.schema, schema))
+            table = table.select(schema.names).cast(schema)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.tmp, table.schema)
         else:
@@ -641,6 +644,23 @@ class OutputWriter:
                 fh.write("[]\n" if self.fmt == "json" else "")
         os.replace(self.tmp, self.path)
         return self.path
+
+
+def _pandas_metadata(first: Any, schema: Any) -> dict[bytes, bytes]:
+    """The first chunk's schema metadata, where a column's pandas dtype is said only if that chunk's Arrow
+    type is the output's (a first chunk of ``Int64`` must not make pandas read a float64 column as Int64)."""
+    meta = dict(first.metadata or {})
+    if b"pandas" not in meta:
+        return meta
+    pandas_meta = json.loads(meta[b"pandas"])
+    changed = [entry for entry in pandas_meta.get("columns", [])
+               if entry.get("field_name") in schema.names and entry.get("field_name") in first.names
+               and first.field(entry["field_name"]).type != schema.field(entry["field_name"]).type]
+    for entry in changed:
+        entry.update(pandas_type="mixed", numpy_type="object", metadata=None)
+    if changed:
+        meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    return meta
 
 
 def public_table(frame: pd.DataFrame, columns: list[str] | None = None, text_columns: list[str] | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import logging
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -33,12 +34,16 @@ COLUMNS = {
                   ['{"a":1}', "[1,2]", '{"b":"x"}', "[]", "", '{"a":[1]}']),
     "nulls_int_str": ([None, None, 1, None, "y", None], pa.string(), [None, None, "1", None, "y", None],
                       ["", "", "1", "", "y", ""]),
+    "int_null_str": ([1, None, "a", "b", 3, 4], pa.string(), ["1", None, "a", "b", "3", "4"],
+                     ["1", "", "a", "b", "3", "4"]),
     "big_int_float": ([BIG, 1, 0.5, 0.25, 1.5, 2.5], pa.string(), [str(BIG), "1", "0.5", "0.25", "1.5", "2.5"],
                       [str(BIG), "1", "0.5", "0.25", "1.5", "2.5"]),
     # Columns that keep a type.
     "ints": ([1, None, 3, 4, 5, 6], pa.int64(), [1, None, 3, 4, 5, 6], ["1", "", "3", "4", "5", "6"]),
     "int_float": ([1, 2, 3, 4, 2.5, 0.5], pa.float64(), [1.0, 2.0, 3.0, 4.0, 2.5, 0.5],
                   ["1", "2", "3", "4", "2.5", "0.5"]),
+    "int_null_float": ([1, None, 2.5, 3.5, 4, 5], pa.float64(), [1.0, None, 2.5, 3.5, 4.0, 5.0],
+                       ["1", "", "2.5", "3.5", "4", "5"]),
     "dicts": ([{"a": 1}, {"a": 2}, {"b": "x"}, {"a": None}, None, {"a": 3, "b": "y"}],
               pa.struct([("a", pa.int64()), ("b", pa.string())]),
               [{"a": 1, "b": None}, {"a": 2, "b": None}, {"a": None, "b": "x"}, {"a": None, "b": None}, None,
@@ -87,6 +92,11 @@ def test_parquet_output_converts_mixed_columns_to_text_and_keeps_the_rest(tmp_pa
     for name, (_, arrow_type, values, _) in COLUMNS.items():
         assert table.schema.field(name).type == arrow_type, name
         assert table.column(name).to_pylist() == values, name
+    # pandas reads it back too: its dtypes come from the first chunk only where that chunk's type is kept.
+    frame = pd.read_parquet(tmp_path / "out.parquet")
+    assert str(frame["ints"].dtype) == "Int64" and frame["ints"].tolist()[:2] == [1, pd.NA]
+    assert frame["int_null_float"].tolist()[2:] == [2.5, 3.5, 4.0, 5.0]
+    assert frame["int_null_str"].tolist()[2:] == ["a", "b", "3", "4"]
     warnings = text_warnings(caplog)
     assert len(warnings) == len(TEXT_COLUMNS)  # once per converted column, none for the others
     for name in TEXT_COLUMNS:
