@@ -8,34 +8,15 @@ from pathlib import Path
 
 from dataflow.core.bindings import REJECT_REASON, ROW_ID
 from dataflow.core.cache import CacheLayout
-from dataflow.core.fileio import OutputWriter, detect_format, frame_to_records, public_table, read_frame
+from dataflow.core.fileio import frame_to_records, read_frame, write_chunks
 
 
 def write_output(output_path: Path | None, chunk_paths: list[Path]) -> int:
-    """Write the final chunks, in order, to ``output_path``; returns the number of rows."""
+    """Write the final chunks, in order, to ``output_path`` (see :func:`~dataflow.core.fileio.write_chunks`
+    for how each format holds mixed-type columns); returns the number of rows."""
     if output_path is None:
         return sum(len(read_frame(p)) for p in chunk_paths)
-    fmt = detect_format(output_path)
-    columns = schema = None
-    if fmt in ("csv", "parquet"):  # tabular formats need one header/schema for every chunk
-        import pyarrow.parquet as pq
-
-        seen: dict[str, None] = {}
-        for path in chunk_paths:
-            for name in pq.read_schema(path).names:
-                if not name.startswith("_"):
-                    seen.setdefault(name, None)
-        columns = list(seen)
-        if fmt == "parquet":
-            import pyarrow as pa
-
-            schemas = [public_table(read_frame(p), columns).schema for p in chunk_paths]
-            schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
-    writer = OutputWriter(output_path, columns=columns, schema=schema)
-    for path in chunk_paths:
-        writer.write(read_frame(path))
-    writer.close()
-    return writer.rows
+    return write_chunks(output_path, chunk_paths)
 
 
 def write_rejects(layout: CacheLayout, n_chunks: int, steps: list) -> int:
