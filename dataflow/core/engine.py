@@ -143,8 +143,10 @@ class Engine:
     def _run(self, started: float) -> dict[str, Any]:
         layout = self.layout
         layout.emit("run_started", run_id=self.run_id, steps=[{"index": r.index, "op": r.name} for r in self.refs])
+        t0 = time.perf_counter()
         n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
                           chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input)
+        layout.emit("ingested", chunks=n_chunks, seconds=round(time.perf_counter() - t0, 4))
         last = self.refs[-1] if self.refs else None
         done_before = n_chunks if last is None else sum(
             layout.read_step_marker(layout.step_dir(last.index, last.name, last.fingerprint), k) is not None
@@ -162,9 +164,10 @@ class Engine:
                 layout.emit("segment_started", segment=segment.index, steps=[r.index for r in refs],
                             chunks=n_chunks, cached=n_chunks - len(todo))
                 self._run_segment(segment, todo, decision_path)
-        final = [self._final_chunk(k) for k in range(n_chunks)]
-        rows_out = write_output(self.output_path, final)
+        t0 = time.perf_counter()
+        rows_out = write_output(self.output_path, [self._final_chunk(k) for k in range(n_chunks)])
         n_rejects = write_rejects(layout, n_chunks, self.refs)
+        layout.emit("output_written", rows=rows_out, rejected=n_rejects, seconds=round(time.perf_counter() - t0, 4))
         meta = {"input": str(self.input_path), "output": str(self.output_path) if self.output_path else None,
                 "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "config": self.config,
                 "executor": self.executor.name}
@@ -222,6 +225,7 @@ class Engine:
         path = self.layout.decision(step_dir)
         if path.exists():
             return str(path), load_pickle(path)
+        wall = time.perf_counter()
         tasks = [ScanTask(self.layout, ref, k, self._input_dir(segment), self._specs(ref)) for k in range(n_chunks)]
         if self._in_driver(ref):
             scanned = [self._run_here(run_scan_task, t) for t in tasks]
@@ -233,6 +237,8 @@ class Engine:
                   "decide_seconds": round(time.perf_counter() - t0, 6), "run_id": self.run_id}
         atomic_json(self.layout.barrier_timing(step_dir), timing)
         dump_pickle(path, decision)
+        self.layout.emit("decided", step=ref.index, scan_seconds=timing["scan_seconds"],
+                         decide_seconds=timing["decide_seconds"], seconds=round(time.perf_counter() - wall, 4))
         return str(path), decision
 
     def prune(self) -> None:

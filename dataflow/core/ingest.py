@@ -71,7 +71,6 @@ def ingest(layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, 
         _write_chunk(layout, k, required, records, row_ids, rejects, end=start + seen)
         k += 1
     atomic_json(layout.ingest_done, {"chunks": k})
-    layout.emit("ingest_done", chunks=k)
     return k
 
 

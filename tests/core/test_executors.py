@@ -92,7 +92,8 @@ def test_the_event_log_follows_a_run_from_outside(tmp_path):
         summary, out = run_with(tmp_path, "ev", server, "local", 2)
         events, offset = follow_events(tmp_path / "ev" / "events.jsonl")
         kinds = Counter(e["event"] for e in events)
-        assert kinds["run_started"] == kinds["run_completed"] == 1 and kinds["ingest_done"] == 1
+        assert kinds["run_started"] == kinds["run_completed"] == 1 and kinds["ingested"] == 1
+        assert kinds["decided"] == kinds["output_written"] == 1
         assert kinds["segment_started"] == 2
         done = Counter(e["step"] for e in events if e["event"] == "step_done")
         assert done == {s["index"]: summary["chunks"] for s in summary["steps"]}
