@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/bench_llm_overlap.py [--corpus /tmp/pt20k.jsonl] [--docs 500]
         [--latency 0.5] [--chunk-size 25] [--workers 2]
 
-The pipeline: 10 rule filters, one LLM step (``FormatStrPromptedGenerator`` against the local
-OpenAI-compatible test server, which answers every request after a fixed latency), then 10 more rule
-filters, all in one segment. It prints, measured in one run:
+The pipeline: 20 rule filters, then one LLM step (``FormatStrPromptedGenerator`` against the local
+OpenAI-compatible test server, which answers every request after a fixed latency) on the rows they keep,
+all in one segment. It prints, measured in one run:
 
 * the 20 filters alone: wall time and their CPU time (the steps' own seconds in run.json) / cores;
 * the LLM step alone, on the rows that reach it;
@@ -106,15 +106,14 @@ def main() -> None:
     with FakeOpenAIServer(latency_s=args.latency) as server:
         filters = run(spec("filters", FILTERS, docs, work, args, None))
         cpu = sum(s["seconds"] for s in filters["steps"])
-        head = run(spec("head", FILTERS[:10], docs, work, args, None))  # the rows that reach the LLM
-        llm = run(spec("llm", [LLM], Path(head["output"]), work, args, server.base_url))
-        mixed_steps = FILTERS[:10] + [LLM] + FILTERS[10:]
+        llm = run(spec("llm", [LLM], Path(filters["output"]), work, args, server.base_url))
+        mixed_steps = FILTERS + [LLM]
         now = run(spec("mixed", mixed_steps, docs, work, args, server.base_url))
         before = run(spec("before", mixed_steps, docs, work, args, server.base_url), executor="serial")
     bound = max(cpu / cores, llm["wall"])
     rows = [
         ("documents in / reaching the LLM / out", f"{filters['totals']['rows_in']} / "
-         f"{head['totals']['rows_out']} / {now['totals']['rows_out']}"),
+         f"{filters['totals']['rows_out']} / {now['totals']['rows_out']}"),
         ("20 filters alone: wall (s)", f"{filters['wall']:.2f}"),
         (f"20 filters alone: CPU (s) / {cores} cores", f"{cpu:.2f} / {cores} = {cpu / cores:.2f}"),
         (f"LLM step alone (s), latency {args.latency} s, {llm['totals']['llm_requests']} requests",
