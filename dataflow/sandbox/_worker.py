@@ -222,6 +222,7 @@ class Worker:
         self.cgroup: str | None = None
         self.layers: dict[str, dict] = {}
         self.pid_namespace = False
+        self.nproc_rlimit = False  # RLIMIT_NPROC binds any uid but the host's root
         self.landlock = 0
         self.read_roots = python_read_roots()
         self._confine(config)
@@ -249,9 +250,11 @@ class Worker:
         else:
             L["network_namespace"] = layer(False, "needs root or a user namespace, neither is available")
         try:
+            if not self.want.get("pid_namespace", True):
+                raise OSError(errno.EPERM, "disabled by the caller")
             _probe_pid_namespace()
             self.pid_namespace = True
-            L["pid_namespace"] = layer(True, "each job is PID 1 of its own namespace: when it exits or is "
+            L["pid_namespace"] = layer(True, "each job runs in its own PID namespace: when it ends or is "
                                              "killed the kernel kills every process it started")
         except OSError as e:
             L["pid_namespace"] = layer(False, f"{e.strerror}; falling back to session kill + child subreaper")
@@ -277,8 +280,10 @@ class Worker:
                     L["process_limit"] = layer(False, f"no pids cgroup ({e.strerror}) and RLIMIT_NPROC "
                                                       "does not bind root")
                 else:
+                    self.nproc_rlimit = True
                     L["process_limit"] = layer(True, "RLIMIT_NPROC in the worker's user namespace")
         else:
+            self.nproc_rlimit = True
             L["process_limit"] = layer(True, "RLIMIT_NPROC (counts all processes of this uid)")
         L["time_limits"] = layer(True, "wall clock (SIGKILL) and RLIMIT_CPU")
         L["memory_limit"] = layer(True, "RLIMIT_AS")
@@ -370,7 +375,7 @@ class Worker:
         os._exit(_wait_for(g))
 
     def _job(self, job, workdir, stdin_fd, out_w, err_w, res_w) -> None:
-        run_job(job, workdir, self.read_roots if self.landlock else None, self.landlock, self.cgroup is None,
+        run_job(job, workdir, self.read_roots if self.landlock else None, self.landlock, self.nproc_rlimit,
                 stdin_fd, out_w, err_w, res_w)
 
     def _supervise(self, c, pid_r, out_r, err_r, res_r, limits, started) -> dict:
@@ -457,8 +462,10 @@ class Worker:
 
     def _reap_orphans(self) -> None:
         """Without a PID namespace, processes that left the job's session are re-parented to this worker
-        (a child subreaper): kill and reap them until none is left."""
-        for _ in range(100):
+        (a child subreaper): kill and reap them until none is left. Never blocks: a process still being
+        re-parented shows up on a later pass."""
+        give_up = time.monotonic() + 5
+        while True:
             children = []
             for tid in os.listdir("/proc/self/task"):
                 try:
@@ -472,12 +479,13 @@ class Worker:
                 except OSError:
                     pass
             try:
-                while os.waitpid(-1, 0 if children else os.WNOHANG)[0]:
+                while os.waitpid(-1, os.WNOHANG)[0]:
                     pass
             except ChildProcessError:
                 pass
-            if not children:
+            if not children or time.monotonic() > give_up:
                 return
+            time.sleep(0.002)
 
 
 # ------------------------------------------------------------------------------------ inside the job (G)
@@ -499,7 +507,7 @@ def run_job(job, workdir, read_roots, landlock, nproc_rlimit, stdin_fd, out_w, e
     resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2)
-    if nproc_rlimit and os.geteuid() != 0:
+    if nproc_rlimit:
         resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2)
     os.environ.clear()
     os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/local/bin:/usr/bin:/bin",

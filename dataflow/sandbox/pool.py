@@ -185,10 +185,12 @@ class Sandbox:
     """A pool of warm sandbox workers; see the package docstring for the API."""
 
     def __init__(self, limits: Limits | None = None, workers: int | None = None, *,
-                 network_isolation: bool = True, filesystem_isolation: bool = True):
+                 network_isolation: bool = True, filesystem_isolation: bool = True, pid_namespace: bool = True):
         self.limits = limits or Limits()
         self.size = workers or len(os.sched_getaffinity(0))
-        self._want = {"network": network_isolation, "filesystem": filesystem_isolation}
+        # Switching a layer off is for hosts or tests that need it (e.g. exercising the fallbacks).
+        self._want = {"network": network_isolation, "filesystem": filesystem_isolation,
+                      "pid_namespace": pid_namespace}
         self._lock = threading.Lock()
         self._idle: queue.SimpleQueue[_WorkerProcess] = queue.SimpleQueue()
         self._all: list[_WorkerProcess] = []

@@ -10,6 +10,7 @@ import socket
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -273,3 +274,53 @@ def test_processes_cannot_signal_outside_the_job(box):
     if not (box.isolation().active("pid_namespace") or box.isolation().active("landlock_scope")):
         pytest.skip("neither a PID namespace nor Landlock scopes on this host")
     assert ex.status == "error"  # ProcessLookupError in a PID namespace, PermissionError under Landlock
+
+
+# --------------------------------------------------------------------------------- each layer alone
+
+
+def test_without_a_pid_namespace_the_fallback_still_kills_everything():
+    marker = f"sandbox-fallback-{uuid.uuid4().hex}"
+    spawner = code(f"""
+        import os, subprocess, sys
+        sleeper = [sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}]
+        subprocess.Popen(sleeper, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv(sys.executable, sleeper)  # keeps the job's stdout open
+            os._exit(0)
+        print('spawned')
+        """)
+    with Sandbox(Limits(timeout=5), workers=1, pid_namespace=False) as box:
+        assert not box.isolation().active("pid_namespace")
+        assert "subreaper" in box.isolation().layers["kill_all"]["detail"]
+        ex = box.run(spawner)
+        assert (ex.status, ex.stdout) == ("pass", "spawned\n"), ex.log
+        assert ex.seconds < 3  # a daemon holding the pipe does not hold up the job
+        assert processes_with(marker) == []
+        assert box.run("while True:\n    pass\n", limits=Limits(timeout=1)).status == "timeout"
+
+
+def test_the_network_namespace_alone_blocks_loopback():
+    with Sandbox(workers=1, filesystem_isolation=False) as box:  # no Landlock, so no Landlock TCP rules
+        if not box.isolation().active("network_namespace"):
+            pytest.skip(box.isolation().layers["network_namespace"]["detail"])
+        assert not box.isolation().active("landlock_network")
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            port = listener.getsockname()[1]
+            ex = box.run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n")
+    assert ex.status == "error"
+    assert "Network is unreachable" in ex.log or "Cannot assign requested address" in ex.log, ex.log
+
+
+def test_the_sandbox_is_a_pure_module():
+    import subprocess
+    import sys
+
+    probe = "import sys, dataflow.sandbox\nprint(sorted(m for m in sys.modules if m.startswith('dataflow')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).resolve().parents[2])).stdout
+    assert eval(out) == ["dataflow", "dataflow.sandbox", "dataflow.sandbox.pool"]
