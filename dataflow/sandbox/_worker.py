@@ -95,12 +95,13 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-def landlock_restrict(abi: int, read_roots: list[str], write_roots: list[str], devices: list[str]) -> None:
+def landlock_restrict(abi: int, read_roots: list[str], write_roots: list[str], devices: list[str],
+                      deny_tcp: bool = True) -> None:
     """Allow reading (and executing) under ``read_roots``, everything under ``write_roots``, reading and
     writing the ``devices`` files, nothing else on the filesystem; no TCP bind/connect (ABI >= 4); no
     signals or abstract unix sockets leaving the domain (ABI >= 6)."""
     handled = _fs_rights(abi)
-    attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+    attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 and deny_tcp else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
     size = 8 if abi < 4 else (16 if abi < 6 else 24)
     ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
@@ -224,6 +225,7 @@ class Worker:
         self.pid_namespace = False
         self.nproc_rlimit = False  # RLIMIT_NPROC binds any uid but the host's root
         self.landlock = 0
+        self.deny_tcp = False
         self.read_roots = python_read_roots()
         self._confine(config)
 
@@ -267,7 +269,9 @@ class Worker:
             else f"Landlock unavailable: {_errno_text()}")
         L["filesystem"] = layer(abi > 0, f"{why}: read-only interpreter and system libraries, read-write "
                                          "throwaway directory, nothing else" if abi else why)
-        L["landlock_network"] = layer(abi >= 4, "TCP bind/connect denied" if abi >= 4 else
+        self.deny_tcp = abi >= 4 and self.want.get("network", True)
+        L["landlock_network"] = layer(self.deny_tcp, "TCP bind/connect denied" if self.deny_tcp else
+                                      "network isolation disabled by the caller" if abi >= 4 else
                                       f"needs Landlock ABI >= 4 (host: {abi or 'none'})")
         L["landlock_scope"] = layer(abi >= 6, "signals and abstract unix sockets stay inside the job"
                                     if abi >= 6 else f"needs Landlock ABI >= 6 (host: {abi or 'none'})")
@@ -375,7 +379,7 @@ class Worker:
         os._exit(_wait_for(g))
 
     def _job(self, job, workdir, stdin_fd, out_w, err_w, res_w) -> None:
-        run_job(job, workdir, self.read_roots if self.landlock else None, self.landlock, self.nproc_rlimit,
+        run_job(job, workdir, self.read_roots, self.landlock, self.deny_tcp, self.nproc_rlimit,
                 stdin_fd, out_w, err_w, res_w)
 
     def _supervise(self, c, pid_r, out_r, err_r, res_r, limits, started) -> dict:
@@ -491,7 +495,7 @@ class Worker:
 # ------------------------------------------------------------------------------------ inside the job (G)
 
 
-def run_job(job, workdir, read_roots, landlock, nproc_rlimit, stdin_fd, out_w, err_w, res_w) -> None:
+def run_job(job, workdir, read_roots, landlock, deny_tcp, nproc_rlimit, stdin_fd, out_w, err_w, res_w) -> None:
     limits = job["limits"]
     os.setsid()  # no-op in a fresh PID namespace; without one, gives the job its own session to kill
     for target, fd in ((0, stdin_fd), (1, out_w), (2, err_w), (RESULT_FD, res_w)):
@@ -514,7 +518,7 @@ def run_job(job, workdir, read_roots, landlock, nproc_rlimit, stdin_fd, out_w, e
                        "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"})
     tempfile.tempdir = workdir
     if landlock:
-        landlock_restrict(landlock, read_roots, [workdir], DEVICES)
+        landlock_restrict(landlock, read_roots, [workdir], DEVICES, deny_tcp)
     sys.argv = ["solution.py"]
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fresh wrappers over the job's fds
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115

@@ -49,6 +49,16 @@ def test_a_disabled_layer_is_reported_off():
         assert box.run("print(open('/etc/hostname').read() != '')").stdout.strip() == "True"
 
 
+def test_network_isolation_off_reaches_a_local_listener():
+    with Sandbox(workers=1, network_isolation=False) as box, socket.socket() as listener:
+        assert not box.isolation().network and box.isolation().filesystem
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        ex = box.run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n")
+    assert ex.status == "pass", ex.log
+
+
 # --------------------------------------------------------------------------------- test-based execution
 
 
