@@ -135,7 +135,7 @@ def python_read_roots() -> list[str]:
     roots = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)), "/usr/lib", "/usr/lib64", "/usr/local/lib",
              "/lib", "/lib64", "/usr/bin", "/bin", "/usr/share/zoneinfo"}
-    return sorted(p for p in roots if p and os.path.exists(p))
+    return sorted(p for p in roots if p and p != "/" and os.path.exists(p))
 
 
 DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
@@ -172,6 +172,7 @@ def _pids_cgroup(name: str) -> str:
                 pass
     last_error = "no pids cgroup controller mounted"
     for root in candidates:
+        _remove_stale_cgroups(root)
         path = os.path.join(root, name)
         try:
             os.makedirs(path, exist_ok=True)
@@ -181,6 +182,21 @@ def _pids_cgroup(name: str) -> str:
         except OSError as e:
             last_error = f"{root}: {e.strerror}"
     raise OSError(errno.EPERM, last_error)
+
+
+def _remove_stale_cgroups(root: str) -> None:
+    """Workers killed outright leave their (empty) cgroup behind: remove those whose worker is gone."""
+    try:
+        names = [n for n in os.listdir(root) if n.startswith("dataflow-sandbox-")]
+    except OSError:
+        return
+    for name in names:
+        pid = name.rsplit("-", 1)[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                os.rmdir(os.path.join(root, name))
+            except OSError:
+                pass
 
 
 def _probe_pid_namespace() -> None:
@@ -523,7 +539,10 @@ def run_job(job, workdir, read_roots, landlock, deny_tcp, nproc_rlimit, stdin_fd
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fresh wrappers over the job's fds
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    job_pid = os.getpid()
     result = harness(job)
+    if os.getpid() != job_pid:  # a process the code forked fell through to here: only the job reports
+        os._exit(0)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
