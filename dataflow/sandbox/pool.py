@@ -288,18 +288,22 @@ class Sandbox:
                    "tests": list(job.tests) if isinstance(job.tests, (list, tuple)) else job.tests}
         worker = self._idle.get()
         try:
-            reply = worker.execute(payload)
-        except (OSError, SandboxError, ValueError):
-            worker.close()
-            # Replace the broken worker, then report. The replacement belongs to this executor thread,
-            # which lives as long as the sandbox.
-            worker = _WorkerProcess(self._base, self._want).handshake()
-            with self._lock:
-                self._all = [w for w in self._all if w.proc.poll() is None] + [worker]
-            raise
+            try:
+                reply = worker.execute(payload)
+            except (OSError, SandboxError, ValueError):
+                # The worker died (killed from outside: jobs cannot reach it): replace it, run the job again.
+                worker = self._replace(worker)
+                reply = worker.execute(payload)
         finally:
             self._idle.put(worker)
         return _classify(reply, limits)
+
+    def _replace(self, broken: _WorkerProcess) -> _WorkerProcess:
+        broken.close()
+        fresh = _WorkerProcess(self._base, self._want).handshake()
+        with self._lock:
+            self._all = [w for w in self._all if w is not broken] + [fresh]
+        return fresh
 
     @staticmethod
     def _combine(job: Job, runs: list[Execution]) -> Execution:

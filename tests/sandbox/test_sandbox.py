@@ -149,9 +149,9 @@ def test_busy_loop_is_stopped_within_the_limit_plus_one_second(box):
 
 
 def test_cpu_limit_stops_a_busy_loop_before_the_wall_clock(box):
-    ex = box.run("while True:\n    pass\n", limits=Limits(timeout=20, cpu_seconds=1))
+    ex = box.run("while True:\n    pass\n", limits=Limits(timeout=30, cpu_seconds=1))
     assert ex.status == "timeout"
-    assert ex.seconds < 5 and "CPU" in ex.log
+    assert "CPU" in ex.log and ex.seconds < 15  # 1 s of CPU; slack for a machine shared with other work
 
 
 def test_memory_bomb(box):
@@ -284,6 +284,16 @@ def test_processes_cannot_signal_outside_the_job(box):
     if not (box.isolation().active("pid_namespace") or box.isolation().active("landlock_scope")):
         pytest.skip("neither a PID namespace nor Landlock scopes on this host")
     assert ex.status == "error"  # ProcessLookupError in a PID namespace, PermissionError under Landlock
+
+
+def test_a_worker_killed_from_outside_is_replaced():
+    import signal
+
+    with Sandbox(workers=1) as box:
+        os.kill(box.worker_pids[0], signal.SIGKILL)
+        ex = box.run("print('still here')")
+        assert (ex.status, ex.stdout) == ("pass", "still here\n")
+        assert len(box.worker_pids) == 1
 
 
 # --------------------------------------------------------------------------------- each layer alone
