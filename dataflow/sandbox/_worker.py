@@ -4,9 +4,10 @@ Started by :mod:`dataflow.sandbox.pool` as ``python -I _worker.py CONFIG_JSON`` 
 This file is deliberately standalone (standard library only, no ``dataflow`` imports): ``-I`` keeps the
 repository off ``sys.path``, and everything a forked job inherits is what this file imports.
 
-At start the worker confines itself once (network namespace; a user namespace first when not root, a pids
-cgroup of its own, child subreaper, death with its parent), probes what the host allows and writes a hello
-line. Then it reads one JSON job per line on fd 0 and answers one JSON result per line on fd 1.
+At start the worker confines itself once (network namespace, a user namespace first when not root; a pids
+cgroup of its own; child subreaper), probes what the host allows and writes a hello line. Then it reads one
+JSON job per line on fd 0 and answers one JSON result per line on fd 1, until EOF (the parent closed the
+pipe or died).
 
 Per job: fork C (joins the pids cgroup, unshares a PID namespace) -> fork I, PID 1 of that namespace ->
 fork G, the job. G sets rlimits, empties the environment, enters its throwaway directory, applies Landlock,
@@ -243,9 +244,9 @@ class Worker:
         self.landlock = 0
         self.deny_tcp = False
         self.read_roots = python_read_roots()
-        self._confine(config)
+        self._confine()
 
-    def _confine(self, config: dict) -> None:
+    def _confine(self) -> None:
         # No PR_SET_PDEATHSIG here: it fires when the parent *thread* that started us exits. The worker
         # leaves when its job pipe reaches EOF instead, which happens when the parent closes it or dies.
         L = self.layers

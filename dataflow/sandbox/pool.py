@@ -112,7 +112,7 @@ class SandboxError(RuntimeError):
 
 class _WorkerProcess:
     def __init__(self, base: str, isolation: dict):
-        config = {"base": base, "parent": os.getpid(), "isolation": isolation}
+        config = {"base": base, "isolation": isolation}
         self.proc = subprocess.Popen(
             [sys.executable, "-I", WORKER_SCRIPT, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
