@@ -10,18 +10,19 @@ tasks (:mod:`~dataflow.core.tasks`) and hands them to the executor, runs the two
 that use a resource the executor does not place (with the local pool: the LLM serving, the embedder) or
 an operator no worker can rebuild run in the driver, the rest in the executor's workers. When a segment
 mixes both, several chunks are in flight at once: while one chunk waits on the LLM in the driver, the
-workers run the rule filters of the next, so the cores stay busy during requests. Driver groups run one
-at a time (one chunk's batch at a time reaches the model, as when the step runs alone).
+workers run the rule filters of the others, so the cores stay busy during requests. Driver groups run one
+at a time in chunk order (one chunk's batch at a time reaches the model, as when the step runs alone).
 """
 
 from __future__ import annotations
 
+import heapq
 import pickle
 import shutil
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,6 @@ class Engine:
         # Markers carry the id of the run that computed them: run.json counts time and LLM calls of this
         # run only, so a re-run served from the cache reports zero backend calls.
         self.run_id = uuid.uuid4().hex
-        self._driver_lock = threading.Lock()
 
     # ------------------------------------------------------------------ placement
     def _in_driver(self, ref: StepRef) -> bool:
@@ -122,10 +122,6 @@ class Engine:
 
     def _specs(self, ref: StepRef) -> dict[str, ResourceSpec]:
         return {kind: self.resources[kind] for kind in ref.resources if kind in self.resources}
-
-    def _run_here(self, fn: Any, task: Any) -> Any:
-        with self._driver_lock:
-            return fn(task)
 
     # ------------------------------------------------------------------ the whole run
     def run(self) -> dict[str, Any]:
@@ -190,31 +186,49 @@ class Engine:
         groups = self._groups(segment)
         specs = {kind: spec for ref in refs for kind, spec in self._specs(ref).items()}
 
-        def task(k: int, stop: int) -> ChunkTask:
-            return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs,
+        def task(k: int, group: int) -> ChunkTask:
+            return ChunkTask(self.layout, self.run_id, refs, groups[group][0], k, self._input_dir(segment), specs,
                              decision_path)
 
-        if len(groups) == 1:
-            stop, here = groups[0]
-            if here:
-                for k in todo:
-                    self._run_here(run_chunk_task, task(k, stop))
-            else:
-                for _ in self.executor.map(run_chunk_task, [task(k, stop) for k in todo]):
-                    pass
+        if len(groups) == 1 and not groups[0][1]:
+            for _ in self.executor.map(run_chunk_task, [task(k, 0) for k in todo]):
+                pass
             return
+        # A pipeline over chunks: each chunk goes through the groups in order; worker groups are queued on
+        # the executor at once, driver groups run here one at a time, lowest chunk first. While the driver
+        # waits on the LLM for one chunk, the workers run the CPU groups of the others.
+        stage = dict.fromkeys(todo, 0)
+        running: dict[Future, int] = {}
+        ready: list[int] = []  # chunks whose next group runs in the driver
 
-        def through(k: int) -> None:
-            for stop, here in groups:
-                if here:
-                    self._run_here(run_chunk_task, task(k, stop))
-                else:
-                    self.executor.submit(run_chunk_task, task(k, stop)).result()
+        def launch(k: int) -> None:
+            if stage[k] == len(groups):
+                return
+            if groups[stage[k]][1]:
+                heapq.heappush(ready, k)
+            else:
+                running[self.executor.submit(run_chunk_task, task(k, stage[k]))] = k
 
-        # Chunks in flight: enough to keep every worker and the driver's resource busy.
-        with ThreadPoolExecutor(max_workers=self.executor.workers + 1, thread_name_prefix="dataflow-chunk") as pool:
-            for future in [pool.submit(through, k) for k in todo]:
-                future.result()
+        def finished(k: int) -> None:
+            stage[k] += 1
+            launch(k)
+
+        try:
+            for k in todo:
+                launch(k)
+            while running or ready:
+                for future in [f for f in running if f.done()]:
+                    future.result()
+                    finished(running.pop(future))
+                if ready:
+                    k = heapq.heappop(ready)
+                    run_chunk_task(task(k, stage[k]))
+                    finished(k)
+                elif running:
+                    wait(list(running), return_when=FIRST_COMPLETED)
+        finally:
+            for future in running:
+                future.cancel()
 
     # ------------------------------------------------------------------ barriers
     def _decide(self, segment: Segment, n_chunks: int) -> tuple[str, Any]:
@@ -228,7 +242,7 @@ class Engine:
         wall = time.perf_counter()
         tasks = [ScanTask(self.layout, ref, k, self._input_dir(segment), self._specs(ref)) for k in range(n_chunks)]
         if self._in_driver(ref):
-            scanned = [self._run_here(run_scan_task, t) for t in tasks]
+            scanned = [run_scan_task(t) for t in tasks]
         else:
             scanned = list(self.executor.map(run_scan_task, tasks))
         t0 = time.perf_counter()
