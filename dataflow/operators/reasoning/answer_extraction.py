@@ -8,7 +8,7 @@ import pandas as pd
 
 from dataflow.core.operator import Generator, InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning.answer_equivalence import extract_final_answer, normalize_answer
+from dataflow.lib.math_answers.equivalence import extract_final_answer, normalize_answer
 
 
 @register_operator

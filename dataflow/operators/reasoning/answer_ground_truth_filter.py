@@ -9,7 +9,7 @@ import pandas as pd
 
 from dataflow.core.operator import BatchResult, Filter, InputColumn, OutputColumn, split_dropped
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning.answer_equivalence import answers_equivalent, extract_final_answer
+from dataflow.lib.math_answers.equivalence import answers_equivalent, extract_final_answer
 
 _SHOWN_CHARS = 60
 

@@ -1,6 +1,6 @@
 """Single-statistic heuristic filters of the reference DataFlow library (same names and defaults).
 
-Each filter reads one statistic of the shared :class:`~dataflow.operators.general_text.text_stats.TextStats`
+Each filter reads one statistic of the shared :class:`~dataflow.lib.text_stats.TextStats`
 (computed once per chunk for all filters on the same column), writes it to its score column and keeps
 the rows whose value lies within the bounds, inclusive. Missing texts count as empty strings.
 """
@@ -11,8 +11,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import StatRangeFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 
 @register_operator

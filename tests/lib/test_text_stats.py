@@ -4,8 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from dataflow.core.context import ChunkMemo
-from dataflow.operators.general_text.text_stats import TextStats, tokenize_words
+from dataflow.lib.text_stats import TextStats, tokenize_words
 
 
 def test_tokenize_words_whitespace_and_cjk():
@@ -80,7 +79,3 @@ def test_filter_rows_keeps_alignment_for_computed_and_lazy_groups():
     kept = s.filter_rows(np.array([True, False, True]))
     assert kept["n_words"].tolist() == [3, 1]
     assert kept["n_sentences"].tolist() == [1, 1]  # computed after filtering, on the kept texts
-    memo = ChunkMemo()
-    memo.get("text", "k", lambda: s)
-    memo.filter_rows(np.array([False, True, True]))
-    assert memo.get("text", "k", lambda: None)["n_words"].tolist() == [2, 1]

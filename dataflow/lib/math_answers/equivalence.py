@@ -40,14 +40,14 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-from dataflow.operators.reasoning._math_answers.extract import extract_final_answer
-from dataflow.operators.reasoning._math_answers.numeric import (
+from dataflow.lib.math_answers.extract import extract_final_answer
+from dataflow.lib.math_answers.numeric import (
     Number,
     clean_surface,
     number_to_text,
     parse_number,
 )
-from dataflow.operators.reasoning._math_answers.symbolic import (
+from dataflow.lib.math_answers.symbolic import (
     DEFAULT_TIMEOUT_S,
     symbolic_value,
     symbolically_equal,
