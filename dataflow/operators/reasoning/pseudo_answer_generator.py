@@ -9,7 +9,7 @@ import pandas as pd
 
 from dataflow.core.operator import BatchResult, Generator, InputColumn, OutputColumn, split_dropped
 from dataflow.core.registry import register_operator
-from dataflow.lib.math_answers.equivalence import (
+from dataflow.lib.math_answers import (
     answers_equivalent,
     extract_final_answer,
     majority_vote,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dataflow.lib.math_answers.equivalence import (
+from dataflow.lib.math_answers import (
     answers_equivalent,
     extract_final_answer,
     majority_vote,
