@@ -156,10 +156,26 @@ def _spawn() -> _Worker:
 
 
 def _acquire() -> _Worker:
+    """An idle worker that is still alive (one killed from outside is reaped here), or a new one."""
+    dead = []
     with _pool.lock:
-        if _pool.idle:
-            return _pool.idle.pop()
-    return _spawn()
+        while _pool.idle:
+            worker = _pool.idle.pop()
+            if _alive(worker):
+                break
+            dead.append(worker)
+        else:
+            worker = None
+    for gone in dead:
+        _stop(gone)
+    return worker or _spawn()
+
+
+def _alive(worker: _Worker) -> bool:
+    try:
+        return os.waitpid(worker.pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
 
 
 def _release(worker: _Worker) -> None:
@@ -211,15 +227,22 @@ def call_with_time_limit(fn: Callable[..., Any], args: tuple[Any, ...], timeout_
         return default
     if not _CAN_FORK:
         return _call_in_thread(fn, args, timeout_s, default)
-    worker = _acquire()
     try:
-        _write_message(worker.requests, pickle.dumps((fn, args, timeout_s)))
+        request = pickle.dumps((fn, args, timeout_s))
+    except Exception:
+        return default
+    try:
+        worker = _acquire()
+    except OSError:  # no process can be forked now (a process limit): fall back to a thread
+        return _call_in_thread(fn, args, timeout_s, default)
+    try:
+        _write_message(worker.requests, request)
         poller = select.poll()
         poller.register(worker.replies, select.POLLIN)
         message = _read_message(worker.replies) if poller.poll(timeout_s * 1000) else None
-    except (OSError, pickle.PicklingError):
+    except OSError:
         message = None
-    if message is None:  # overran, died, or the request could not be sent
+    if message is None:  # overran or died
         _stop(worker)
         return default
     _release(worker)

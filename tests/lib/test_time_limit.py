@@ -49,6 +49,14 @@ def test_overrun_is_stopped_within_the_limit_and_nothing_keeps_running():
     assert call_with_time_limit(divmod, (7, 2), 5.0) == (3, 1)  # a fresh worker replaces the killed one
 
 
+def test_an_idle_worker_killed_from_outside_is_replaced():
+    worker = call_with_time_limit(_pid, (), 5.0)
+    os.kill(worker, signal.SIGKILL)
+    time.sleep(0.1)
+    replacement = call_with_time_limit(_pid, (), 5.0)
+    assert replacement not in (worker, os.getpid())
+
+
 def test_zero_budget_runs_nothing():
     assert call_with_time_limit(_spin, (), 0.0, default=None) is None
 
