@@ -82,6 +82,13 @@ RATIOS: dict[str, tuple[str, str]] = {
     "dup_line_char_frac": ("dup_line_chars", "line_chars"),
     "dup_paragraph_frac": ("n_dup_paragraphs", "n_paragraphs"),
     "dup_paragraph_char_frac": ("dup_paragraph_chars", "paragraph_chars"),
+    "curly_bracket_ratio": ("n_curly", "n_chars"),
+    "alnum_ratio": ("n_alnum", "n_chars"),
+    "digit_ratio": ("n_digits", "n_chars"),
+    "avg_line_length": ("line_chars", "n_lines"),
+    "line_punct_ratio": ("n_punct_end_lines", "n_lines"),
+    "short_line_ratio": ("n_short_lines", "n_lines"),
+    "newline_word_ratio": ("n_newlines", "n_words"),
 }
 #: Every derived statistic: the ratios plus two with their own rule for empty text (see TextStats).
 DERIVED: tuple[str, ...] = (*RATIOS, "symbol_word_ratio", "alpha_word_ratio")
@@ -290,7 +297,7 @@ class TextStats:
     """Per-row statistics of one text column, computed lazily by group and kept row-aligned.
 
     ``stats["n_words"]`` returns a float array with one value per row (missing texts count as empty);
-    any name of :data:`STATISTICS` or :data:`DERIVED` can be read this way. The derived ones are also
+    any name of :data:`STATISTICS` or :data:`DERIVED` can be read this way; the common ratios are also
     properties (``stats.mean_word_length``). See the module docstring for the definitions.
     """
 
@@ -307,6 +314,8 @@ class TextStats:
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._columns:
+            if name in RATIOS:
+                return self.ratio(*RATIOS[name])
             if name in DERIVED:
                 return getattr(self, name)
             group = _PROVIDED_BY.get(name)

@@ -31,10 +31,9 @@ class TextStatsEvaluator(Evaluator):
 
     ``stats`` lists any name of the tables in :mod:`dataflow.lib.text_stats`: a count of
     ``STATISTICS`` (``n_words``, ``n_lines``, ``n_sentences``, ``dup_5gram_char_frac`` ...) or a
-    derived ratio of ``DERIVED`` (``mean_word_length``, ``symbol_word_ratio``, ``unique_word_ratio``,
-    ``capital_word_ratio``, ``alpha_word_ratio``, ``bullet_line_ratio``, ``ellipsis_line_ratio``,
-    ``dup_line_frac``, ``dup_line_char_frac``, ``dup_paragraph_frac``, ``dup_paragraph_char_frac``).
-    Uses the shared per-chunk statistics.
+    derived ratio of ``DERIVED`` (``mean_word_length``, ``symbol_word_ratio``, ``alpha_word_ratio``,
+    ``dup_line_frac``, ``digit_ratio``, ``avg_line_length`` ...). The filters read the same names, so
+    a column written here holds the value a filter judges by. Uses the shared per-chunk statistics.
     """
 
     input_key = InputColumn("text", "str", nullable=True)
