@@ -7,7 +7,8 @@ worker is killed (SIGKILL) and reaped.
 
 Workers are forked from the calling process on first use, so they inherit what it has imported (sympy
 included) and start in milliseconds; they serve one call at a time over a pipe and are kept warm for the
-next call (at most :data:`MAX_IDLE_WORKERS` idle ones per process; concurrent callers get one each).
+next call (at most :data:`MAX_IDLE_WORKERS` idle ones per process; concurrent callers get one each). A
+worker closes every descriptor it inherits except stdio and its own pipes.
 Only the function's reference and its arguments cross the pipe, so ``fn`` must be a module-level function
 and its arguments and result picklable. A worker stops on its own too: every call arms an alarm of
 ``timeout_s`` + :data:`GRACE_S` inside the worker (the default action of SIGALRM ends the process), so the
@@ -140,8 +141,7 @@ def _spawn() -> _Worker:
     if pid == 0:
         code = 0
         try:
-            os.close(request_write)
-            os.close(reply_read)
+            _close_all_but(request_read, reply_write)
             _serve(request_read, reply_write)
         except BaseException:
             code = 1
@@ -153,6 +153,20 @@ def _spawn() -> _Worker:
     with _pool.lock:
         _pool.live[pid] = worker
     return worker
+
+
+def _close_all_but(*keep: int) -> None:
+    """In a new worker: close every inherited descriptor except stdio and ``keep``, so that a socket or
+    file the caller closes later is really closed (a listening port released, a pipe seeing its end)."""
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        limit = 65536
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = max(low, fd + 1)
+    os.closerange(low, limit)
 
 
 def _acquire() -> _Worker:

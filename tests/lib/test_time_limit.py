@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -55,6 +56,16 @@ def test_an_idle_worker_killed_from_outside_is_replaced():
     time.sleep(0.1)
     replacement = call_with_time_limit(_pid, (), 5.0)
     assert replacement not in (worker, os.getpid())
+
+
+def test_a_worker_holds_no_descriptor_of_its_caller():
+    time_limit.shutdown_workers()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        worker = psutil.Process(call_with_time_limit(_pid, (), 5.0))
+        assert worker.num_fds() <= 5  # stdio and its two pipes
+        assert worker.net_connections() == []
 
 
 def test_zero_budget_runs_nothing():
