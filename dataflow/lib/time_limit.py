@@ -8,9 +8,9 @@ worker is killed (SIGKILL) and reaped.
 Workers are forked from the calling process on first use, so they inherit what it has imported (sympy
 included) and start in milliseconds; they serve one call at a time over a pipe and are kept warm for the
 next call (at most :data:`MAX_IDLE_WORKERS` idle ones per process; concurrent callers get one each). A
-worker closes every descriptor it inherits except stdio and its own pipes.
-Only the function's reference and its arguments cross the pipe, so ``fn`` must be a module-level function
-and its arguments and result picklable. A worker stops on its own too: every call arms an alarm of
+worker closes every descriptor it inherits except stdio and its own pipes. Only the function's reference
+and its arguments cross the pipe, so ``fn`` must be a module-level function and its arguments and result
+picklable. A worker stops on its own too: every call arms an alarm of
 ``timeout_s`` + :data:`GRACE_S` inside the worker (the default action of SIGALRM ends the process), so the
 work ends even if the caller dies mid-call, and an idle worker exits when its pipe closes because the
 caller has gone. A forked child (an executor's worker) does not inherit its parent's workers: it forks its
