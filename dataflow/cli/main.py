@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", help="override the spec's cache_dir")
     run.add_argument("--chunk-size", type=int, help="override the spec's chunk_size")
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    run.add_argument("--executor", choices=["local", "serial"], help="how chunks are spread over workers")
+    run.add_argument("--executor", choices=["local", "spawn", "serial"],
+                     help="how chunks are spread over workers: forked processes (local), fresh interpreters "
+                          "(spawn) or none (serial)")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--json", action="store_true", help="print run.json instead of the table")
     run.set_defaults(func=cmd_run)
@@ -190,7 +192,7 @@ def cmd_ops_show(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- inspect
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from dataflow.core.inspect import RunInspector
+    from dataflow.core.run_inspector import RunInspector
 
     target = Path(args.target)
     if target.is_file():

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dataflow.core.operator import Bindings
+from dataflow.core.bindings import Bindings
+from dataflow.core.resources import ResourcePool, resource_kind
 
 logger = logging.getLogger("dataflow")
 
@@ -49,51 +50,37 @@ class ChunkMemo:
 
 
 class StepContext:
-    """Context of one step on one chunk: resolved column bindings, the LLM serving and the chunk memo."""
+    """Context of one step on one chunk: resolved column bindings, the chunk memo and the resources.
+
+    ``ctx.resource("llm")`` (or ``ctx.serving``) is the operator's own instance when it was built with
+    one (``llm_serving=...``), else the pipeline's, built on first use in this process and kept for the
+    following chunks.
+    """
 
     def __init__(self, *, step_index: int, op_name: str, cols: Bindings, memo: ChunkMemo | None = None,
-                 serving_factory: Callable[[], Any] | None = None, embedder_factory: Callable[[], Any] | None
-                 = None, chunk_index: int = 0, op: Any = None) -> None:
+                 chunk_index: int = 0, op: Any = None, resources: ResourcePool | dict[str, Any] | None = None
+                 ) -> None:
         self.step_index = step_index
         self.op_name = op_name
         self.cols = cols
         self.memo = memo or ChunkMemo()
         self.chunk_index = chunk_index
-        self._serving_factory = serving_factory
-        self._embedder_factory = embedder_factory
         self._op = op
+        if not isinstance(resources, ResourcePool):
+            resources = ResourcePool(borrowed=dict(resources or {}))
+        self._resources = resources
         self.log = logger
+
+    def resource(self, kind: str) -> Any:
+        param = resource_kind(kind).param
+        own = getattr(self._op, param, None) if param else None
+        return own if own is not None else self._resources.get(kind)
 
     @property
     def serving(self) -> Any:
-        """The LLM serving of this step: the operator's own ``llm_serving`` or the pipeline's."""
-        own = getattr(self._op, "llm_serving", None)
-        if own is not None:
-            return own
-        if self._serving_factory is None:
-            from dataflow.serving import create_serving
-
-            self._serving_factory = _once(create_serving)
-        return self._serving_factory()
+        """The LLM serving of this step."""
+        return self.resource("llm")
 
     @property
     def embedder(self) -> Any:
-        own = getattr(self._op, "embedder", None)
-        if own is not None:
-            return own
-        if self._embedder_factory is None:
-            from dataflow.serving.embeddings import create_embedder
-
-            self._embedder_factory = _once(create_embedder)
-        return self._embedder_factory()
-
-
-def _once(factory: Callable[[], Any]) -> Callable[[], Any]:
-    made: list[Any] = []
-
-    def get() -> Any:
-        if not made:
-            made.append(factory())
-        return made[0]
-
-    return get
+        return self.resource("embedder")

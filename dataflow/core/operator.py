@@ -30,58 +30,24 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from dataflow.core.bindings import (  # noqa: F401 - re-exported: operator authors import them from here
+    DROP_REASON,
+    DTYPES,
+    REJECT_REASON,
+    ROW_ID,
+    Bindings,
+    Column,
+    InputColumn,
+    OutputColumn,
+)
 from dataflow.core.errors import BindingError, ParamsError
 
 if TYPE_CHECKING:
     from dataflow.core.context import StepContext
 
 KINDS = ("generate", "refine", "filter", "evaluate", "dedup")
-DTYPES = ("any", "str", "number", "int", "bool", "list", "dict")
-
-# Internal column carrying each row's stable identity (its line/row number in the input, "7.2" for the
-# third row generated from row 7). It travels through every step and is dropped from the output.
-ROW_ID = "_row_id"
-DROP_REASON = "_drop_reason"
-REJECT_REASON = "_reject_reason"
 # Constructor arguments that are runtime objects rather than configuration.
 RUNTIME_PARAMS = ("llm_serving", "embedder")
-
-
-@dataclass(frozen=True)
-class Column:
-    """Declaration of one column binding. Use :func:`InputColumn` / :func:`OutputColumn`."""
-
-    default: str | None
-    role: str  # "input" | "output"
-    dtype: str = "any"
-    nullable: bool = False
-    description: str = ""
-
-    def describe(self) -> dict[str, Any]:
-        return {"role": self.role, "default": self.default, "dtype": self.dtype,
-                "nullable": self.nullable, "description": self.description}
-
-
-def InputColumn(default: str | None, dtype: str = "str", *, nullable: bool = False,  # noqa: N802
-                description: str = "") -> Any:
-    """A column the operator reads. ``default=None`` makes the binding optional."""
-    assert dtype in DTYPES, dtype
-    return Column(default, "input", dtype, nullable, description)
-
-
-def OutputColumn(default: str | None, dtype: str = "any", *, description: str = "") -> Any:  # noqa: N802
-    """A column the operator writes. ``default=None`` means "not written unless bound"."""
-    return Column(default, "output", dtype, False, description)
-
-
-class Bindings(dict):
-    """Resolved column bindings of one step; attribute access reads like the operator's declaration."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True)
@@ -146,6 +112,9 @@ class Operator:
     version: ClassVar[str] = "1"
     #: "batch": sees one chunk at a time; "dataset": see :class:`DatasetOperator`.
     granularity: ClassVar[str] = "batch"
+    #: Params that build a working instance when the constructor has required ones (``fields`` of a JSON
+    #: extractor, say): the contract test over all operators builds each with them.
+    example_params: ClassVar[dict[str, Any]] = {}
     _bindings: ClassVar[dict[str, Column]] = {}
     _params_model: ClassVar[Any] = None
 
@@ -251,7 +220,7 @@ class Operator:
         """Run on ``storage`` with the given column bindings.
 
         Inside a :class:`~dataflow.core.pipeline.Pipeline`'s ``forward()`` this records a step; on a
-        :class:`~dataflow.core.storage.DataFrameStorage` it runs at once.
+        :class:`~dataflow.core.eager.DataFrameStorage` it runs at once.
         """
         return storage.apply(self, bindings)
 

@@ -28,53 +28,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataflow.core.errors import BindingError, CompileError, ParamsError, Problem
+from dataflow.core.errors import CompileError, ParamsError, Problem
+from dataflow.core.executor import get_executor
 from dataflow.core.operator import Operator
-from dataflow.core.plan import (
-    CompiledPlan,
-    Step,
-    check_steps,
-    digest,
-    fingerprint_steps,
-    input_fingerprint,
-    split_segments,
-)
+from dataflow.core.plan import CompiledPlan, check_steps, fingerprint_steps, input_fingerprint, split_segments
+from dataflow.core.resources import ResourceSpec, resource_fingerprint
+from dataflow.core.tracer import StepTracer
 
 logger = logging.getLogger("dataflow")
 DEFAULT_CHUNK_SIZE = 10_000
 # Chunks also close at this much input, so memory stays bounded for long documents: a worker holds a few
 # copies of its chunk's text while it runs (text, its statistics, a refiner's output).
 DEFAULT_CHUNK_BYTES = 4 << 20
-
-
-class StepTracer:
-    """The ``storage`` a pipeline's ``forward()`` sees: it records each operator call as a step."""
-
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
-        self.problems: list[Problem] = []
-        self._next = 1
-
-    def step(self) -> StepTracer:
-        """Compatibility with the reference DataFlow's ``storage.step()`` idiom."""
-        return self
-
-    def apply(self, op: Operator, bindings: dict[str, Any]) -> StepTracer:
-        index = self._next
-        self._next += 1
-        try:
-            resolved = op.resolve_bindings(bindings)
-        except BindingError as exc:
-            self.problems.append(Problem(str(exc), step=index, op=op.op_name()))
-            return self
-        self.steps.append(Step(index, op, resolved, getattr(resolved, "explicit", frozenset())))
-        return self
-
-    def skip(self, problem: Problem) -> None:
-        """A step that could not even be built (spec front-end): keep the numbering, record why."""
-        problem.step = self._next
-        self._next += 1
-        self.problems.append(problem)
 
 
 class Pipeline:
@@ -97,7 +62,6 @@ class Pipeline:
         self.on_bad_input = on_bad_input
         self.executor = executor
         self.storage: Any = StepTracer()
-        self._serving_instance: Any = None
 
     def forward(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
@@ -128,60 +92,9 @@ class Pipeline:
             return dict(self.serving or {"backend": "embedded"})
         return {"instance": type(self.serving).__name__}
 
-    def serving_fingerprint(self) -> str:
-        if self.serving is not None and not isinstance(self.serving, dict):
-            return self.serving.fingerprint()
-        config = {k: v for k, v in self._serving_config().items()
-                  if k not in ("cache", "max_concurrency", "timeout_s", "max_retries", "api_key_env", "prices",
-                               "n_threads", "parallel")}
-        return digest(config)
-
-    def get_serving(self) -> Any:
-        """The pipeline's LLM serving, created on first use (a model is only loaded when a step needs it)."""
-        if self._serving_instance is None:
-            if self.serving is not None and not isinstance(self.serving, dict):
-                self._serving_instance = self.serving
-            else:
-                from dataflow.serving import create_serving
-
-                self._serving_instance = create_serving(self._serving_config())
-        return self._serving_instance
-
-    def _release_owned_models(self) -> None:
-        """Close the serving/embedder this pipeline created from config (not ones the user passed in):
-        a loaded model holds gigabytes, and a process may run many pipelines."""
-        if self._serving_instance is not None and (self.serving is None or isinstance(self.serving, dict)):
-            close = getattr(self._serving_instance, "close", None)
-            if close is not None:
-                close()
-            self._serving_instance = None
-        embedder = getattr(self, "_embedder_instance", None)
-        if embedder is not None and (self.embedder is None or isinstance(self.embedder, dict)):
-            close = getattr(embedder, "close", None)
-            if close is not None:
-                close()
-            self._embedder_instance = None
-
-    def get_embedder(self) -> Any:
-        """The pipeline's embedder (``embedder`` config or instance), created on first use."""
-        if getattr(self, "_embedder_instance", None) is None:
-            if self.embedder is not None and not isinstance(self.embedder, dict):
-                self._embedder_instance = self.embedder
-            else:
-                from dataflow.serving.embeddings import create_embedder
-
-                self._embedder_instance = create_embedder(self.embedder)
-        return self._embedder_instance
-
-    def _serving_problem(self) -> str | None:
-        if self.serving is not None and not isinstance(self.serving, dict):
-            return None
-        try:
-            import dataflow.serving as serving_module
-        except ImportError as exc:
-            return f"the serving layer cannot be imported ({exc})"
-        check = getattr(serving_module, "check_config", None)
-        return check(self._serving_config()) if check else None
+    def resource_settings(self) -> dict[str, Any]:
+        """The pipeline's setting of each resource kind: a config dict, an instance, or None (default)."""
+        return {"llm": self.serving, "embedder": self.embedder}
 
     def compile(self, *, input: str | Path | None = None) -> CompiledPlan:
         """Check everything that can be checked before running; raise :class:`CompileError` on errors.
@@ -200,7 +113,7 @@ class Pipeline:
         elif not Path(src).exists():
             problems.append(Problem(f"input not found: {src}"))
         else:
-            from dataflow.core.storage import detect_format, peek_columns
+            from dataflow.core.fileio import detect_format, peek_columns
 
             try:
                 detect_format(src)
@@ -210,7 +123,7 @@ class Pipeline:
             except (ValueError, OSError) as exc:
                 problems.append(Problem(f"cannot read input {src}: {exc}"))
         if self.output is not None:
-            from dataflow.core.storage import detect_format
+            from dataflow.core.fileio import detect_format
 
             try:
                 detect_format(self.output)
@@ -218,16 +131,25 @@ class Pipeline:
                 problems.append(Problem(str(exc)))
         if self.on_bad_input not in ("error", "skip"):
             problems.append(Problem(f"on_bad_input must be 'error' or 'skip', not {self.on_bad_input!r}"))
-        needs_llm = any(s.op.uses("llm") and getattr(s.op, "llm_serving", None) is None for s in steps)
-        serving_problem = self._serving_problem() if needs_llm else None
+        settings = self.resource_settings()
+        used = sorted({kind for s in steps for kind in s.op.resources})
+        resource_problems = {}
+        for kind in used:
+            if isinstance(settings.get(kind), (dict, type(None))):
+                try:
+                    problem = ResourceSpec(kind, settings.get(kind)).check()
+                except ImportError as exc:
+                    problem = f"its support cannot be imported ({exc})"
+                if problem:
+                    resource_problems[kind] = problem
         broken = any(p.level == "error" and p.step is not None for p in problems)
         def in_input(column: str) -> bool:
             """Whether any record has ``column``: the full scan, only where the sample did not show it."""
-            from dataflow.core.storage import iter_records
+            from dataflow.core.fileio import iter_records
 
             return any(r.record is not None and column in r.record for r in iter_records(src))
 
-        wiring, required = check_steps(steps, None if broken else input_columns, serving_problem=serving_problem,
+        wiring, required = check_steps(steps, None if broken else input_columns, resource_problems=resource_problems,
                                        in_input=in_input if input_columns is not None else None)
         problems += wiring
         plan = CompiledPlan(steps, split_segments(steps), input_columns or [], required, problems)
@@ -238,13 +160,8 @@ class Pipeline:
         plan.input_fingerprint = input_fingerprint(src, {
             "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})
-        needs_embedder = any(s.op.uses("embedder") for s in steps)
-        embedder_fp = ""
-        if needs_embedder:
-            embedder_fp = (self.embedder.fingerprint() if self.embedder is not None and not isinstance(
-                self.embedder, dict) else digest(self.embedder or {"backend": "minilm"}))
-        fingerprint_steps(steps, plan.input_fingerprint, self.serving_fingerprint() if needs_llm else "",
-                          embedder_fp)
+        fingerprint_steps(steps, plan.input_fingerprint,
+                          {kind: resource_fingerprint(kind, settings.get(kind)) for kind in used})
         return plan
 
     # ------------------------------------------------------------------ running
@@ -262,7 +179,6 @@ class Pipeline:
         ``fresh=True`` discards the cache first.
         """
         from dataflow.core.engine import Engine
-        from dataflow.executors import get_executor
 
         if input is not None:
             self.input = input
@@ -274,14 +190,18 @@ class Pipeline:
             shutil.rmtree(cache_dir)
         if resume:
             logger.info("resuming from %s", cache_dir)
+        settings = self.resource_settings()
+        specs = {kind: ResourceSpec.of(kind, settings.get(kind)) for kind in {k for s in plan.steps
+                                                                                for k in s.op.resources}}
         engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
                         chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input,
-                        serving_factory=self.get_serving, embedder_factory=self.get_embedder, executor=get_executor(self.executor, self.workers),
+                        resources=specs, executor=get_executor(self.executor, self.workers),
                         progress=progress, config=self.config())
         try:
-            summary = engine.run()
+            summary = engine.run()  # closes the resources it built; instances the user passed stay open
         finally:
-            self._release_owned_models()
+            for spec in specs.values():
+                spec.release()
         if print_summary:
             from dataflow.core.summary import format_summary
 

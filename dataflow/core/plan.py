@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataflow.core.bindings import Bindings, Column
 from dataflow.core.errors import Problem
-from dataflow.core.operator import Bindings, Column, Operator
+from dataflow.core.operator import Operator
+from dataflow.core.resources import resource_fingerprint, resource_kind
 
 
 @dataclass
@@ -84,10 +86,13 @@ def split_segments(steps: list[Step]) -> list[Segment]:
     return segments
 
 
-def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_problem: str | None = None,
-                in_input: Any = None) -> tuple[list[Problem], dict[str, Column]]:
-    """Column wiring, overwrites, LLM serving and optional dependencies; returns problems and the input
-    columns the pipeline reads (with their declarations, for validating every input row)."""
+def check_steps(steps: list[Step], input_columns: list[str] | None, *,
+                resource_problems: dict[str, str] | None = None, in_input: Any = None
+                ) -> tuple[list[Problem], dict[str, Column]]:
+    """Column wiring, overwrites, resources and optional dependencies; returns problems and the input
+    columns the pipeline reads (with their declarations, for validating every input row).
+
+    ``resource_problems``: what is wrong with the pipeline's configuration of each resource kind."""
     problems: list[Problem] = []
     required: dict[str, Column] = {}
     available: dict[str, str] = {c: "the input" for c in (input_columns or [])}
@@ -124,8 +129,11 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *, serving_p
                                         "bind the output explicitly to say this is intended", level="warning",
                                         **where))
             available[column] = step.label
-        if op.uses("llm") and serving_problem:
-            problems.append(Problem(f"needs an LLM, but {serving_problem}", **where))
+        for kind in op.resources:
+            problem = (resource_problems or {}).get(kind)
+            param = resource_kind(kind).param
+            if problem and not (param and getattr(op, param, None) is not None):
+                problems.append(Problem(f"needs {resource_kind(kind).label or kind}, but {problem}", **where))
         for module, pip_name in op.requires.items():
             if importlib.util.find_spec(module) is None:
                 problems.append(Problem(f"needs the optional dependency '{module}': pip install {pip_name}",
@@ -141,20 +149,20 @@ def _stricter(a: Column | None, b: Column) -> Column:
     return Column(a.default, "input", dtype, a.nullable and b.nullable, a.description or b.description)
 
 
-def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerprint: str,
-                      embedder_fingerprint: str = "") -> None:
-    """Give each step a fingerprint of its operator, params, bindings and everything upstream of it."""
+def fingerprint_steps(steps: list[Step], input_fingerprint: str, resources: dict[str, str] | None = None
+                      ) -> None:
+    """Give each step a fingerprint of its operator, params, bindings, the resources it uses and
+    everything upstream of it. ``resources``: the fingerprint of the pipeline's resource of each kind
+    (an operator's own instance counts instead where it has one)."""
     upstream = input_fingerprint
     for step in steps:
         op = step.op
-        own_serving = getattr(op, "llm_serving", None)
         serving = ""
-        if op.uses("llm"):
-            serving = own_serving.fingerprint() if own_serving is not None else serving_fingerprint
-        if op.uses("embedder"):
-            own = getattr(op, "embedder", None)
-            serving += "|" + (own.fingerprint() if own is not None and hasattr(own, "fingerprint")
-                              else embedder_fingerprint)
+        for kind in sorted(op.resources, key=lambda k: k != "llm"):  # "llm|embedder", as it always was
+            param = resource_kind(kind).param
+            own = getattr(op, param, None) if param else None
+            fp = resource_fingerprint(kind, own) if own is not None else (resources or {}).get(kind, "")
+            serving += ("" if kind == "llm" else "|") + fp
         # A template named in the params can be edited on disk (a user prompts_dir): its text counts.
         templates = sorted(t.source for t in vars(op).values() if type(t).__name__ == "PromptTemplate")
         payload = {

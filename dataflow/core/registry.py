@@ -18,6 +18,15 @@ from typing import Any
 from dataflow.core.operator import DatasetOperator, Operator
 
 _ENTRY_POINT_GROUP = "dataflow.operators"
+# Packages whose every module is imported to collect operators: the built-in ones (named, not imported,
+# here: the core does not depend on the operators) and any a plugin adds with ``add_operator_package``.
+OPERATOR_PACKAGES = ["dataflow.operators"]
+
+
+def add_operator_package(name: str) -> None:
+    if name not in OPERATOR_PACKAGES:
+        OPERATOR_PACKAGES.append(name)
+        OPERATORS._loaded = False
 
 
 class OperatorRegistry:
@@ -47,13 +56,13 @@ class OperatorRegistry:
             if self._loaded:
                 return
             self._loaded = True
-            import dataflow.operators as pkg
-
-            for info in pkgutil.walk_packages(pkg.__path__, prefix="dataflow.operators."):
-                try:
-                    importlib.import_module(info.name)
-                except Exception as exc:  # one broken plugin module must not hide all operators
-                    self.load_errors[info.name] = f"{type(exc).__name__}: {exc}"
+            for package in OPERATOR_PACKAGES:
+                pkg = importlib.import_module(package)
+                for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
+                    try:
+                        importlib.import_module(info.name)
+                    except Exception as exc:  # one broken plugin module must not hide all operators
+                        self.load_errors[info.name] = f"{type(exc).__name__}: {exc}"
             try:
                 from importlib.metadata import entry_points
 

@@ -1,20 +1,10 @@
-"""Executors run the engine's chunk tasks: locally now, on a cluster later, with the same results."""
+"""Executors that run chunk tasks in other processes: a local process pool now, a cluster later.
+
+The interface, the serial executor and the lookup by name live in :mod:`dataflow.core.executor`.
+"""
 
 from __future__ import annotations
 
-from dataflow.executors.base import Executor, SerialExecutor
+from dataflow.core.executor import Executor, SerialExecutor, get_executor, register_executor
 
-
-def get_executor(name: str | Executor | None = None, workers: int | None = None) -> Executor:
-    if isinstance(name, Executor):
-        return name
-    if name in (None, "local"):
-        from dataflow.executors.local import LocalExecutor
-
-        return LocalExecutor(workers)
-    if name == "serial":
-        return SerialExecutor()
-    raise ValueError(f"unknown executor '{name}' (choose local or serial)")
-
-
-__all__ = ["Executor", "SerialExecutor", "get_executor"]
+__all__ = ["Executor", "SerialExecutor", "get_executor", "register_executor"]

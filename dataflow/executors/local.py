@@ -1,22 +1,26 @@
-"""Local parallel execution on forked worker processes (one per core by default)."""
+"""Local parallel execution: a pool of worker processes (one per core by default) kept for the whole run.
+
+Workers receive pickled tasks, never inherited state, so the same tasks run under ``fork`` (the default
+on Linux: workers start fast with the libraries already imported), ``forkserver`` or ``spawn``
+(:class:`SpawnExecutor`, what a cluster node sees). The pool starts before any model is loaded, and
+workers keep the operators they built (and anything their ``setup()`` loaded) from chunk to chunk.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from dataflow.executors.base import Executor, SerialExecutor
-
-# Set just before forking; children inherit it, so the plan is never pickled.
-_CONTEXT: Any = None
-_TASK: Callable[[Any, Any], Any] | None = None
+from dataflow.core.executor import Executor, SerialExecutor
 
 
-def _die_with_parent() -> None:
-    """Workers must not outlive a killed run: they would keep writing into the cache."""
+def _worker_init() -> None:
+    """Workers must not outlive a killed run (they would keep writing into the cache), and tear down
+    their operators when the pool shuts down."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -25,34 +29,62 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:
             pass
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    from multiprocessing.util import Finalize
+
+    from dataflow.core.tasks import teardown_worker
+
+    Finalize(None, teardown_worker, exitpriority=10)
 
 
-def _call(item: Any) -> Any:
-    assert _TASK is not None
-    return _TASK(_CONTEXT, item)
+def _ready() -> int:
+    return os.getpid()
 
 
 class LocalExecutor(Executor):
-    """Forks ``workers`` processes per map; runs in-process when there is a single item or worker."""
+    """A process pool of ``workers`` processes; with one worker, tasks run in the calling process."""
 
     name = "local"
+    start_method = "fork"
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = max(1, workers or os.cpu_count() or 1)
+    def __init__(self, workers: int | None = None, start_method: str | None = None) -> None:
+        self._workers = max(1, workers or os.cpu_count() or 1)
+        if start_method is not None:
+            self.start_method = start_method
+        if self.start_method not in multiprocessing.get_all_start_methods():
+            self.start_method = "spawn"
+        self._pool: ProcessPoolExecutor | None = None
+        self._serial = SerialExecutor()
 
-    def map(self, task, items: Sequence[Any], context, *, in_process=False) -> Iterator[Any]:
-        global _CONTEXT, _TASK
-        items = list(items)
-        n = min(self.workers, len(items))
-        if in_process or n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield from SerialExecutor().map(task, items, context)
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def start(self) -> None:
+        if self._pool is not None or self._workers <= 1:
             return
-        _CONTEXT, _TASK = context, task
-        try:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(n, initializer=_die_with_parent) as pool:
-                yield from pool.imap(_call, items, chunksize=1)
-        finally:
-            _CONTEXT, _TASK = None, None
+        context = multiprocessing.get_context(self.start_method)
+        self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_worker_init)
+        # Start every worker now, while the driver holds no model and runs no thread a fork could copy.
+        for future in [self._pool.submit(_ready) for _ in range(self._workers)]:
+            future.result()
+
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> Future:
+        if self._workers <= 1:
+            return self._serial.submit(fn, task)
+        self.start()
+        assert self._pool is not None
+        return self._pool.submit(fn, task)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class SpawnExecutor(LocalExecutor):
+    """A local pool of freshly spawned interpreters: every task arrives pickled, nothing is inherited."""
+
+    name = "spawn"
+    start_method = "spawn"

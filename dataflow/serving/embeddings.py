@@ -133,6 +133,13 @@ class OpenAIEmbedder:
         return f"openai-embeddings:{self.model}:{self.base_url}"
 
 
+def embedder_fingerprint(config: dict | None = None) -> str:
+    """What in an embedder config decides the vectors: part of the fingerprints of steps that embed."""
+    from dataflow.core.plan import digest
+
+    return digest(config or {"backend": "minilm"})
+
+
 def create_embedder(config: dict | None = None) -> MiniLMEmbedder | OpenAIEmbedder:
     """Build an embedder: None or {} -> packaged all-MiniLM-L6-v2; ``{"backend": "openai", ...}``
     -> an OpenAI-compatible endpoint."""

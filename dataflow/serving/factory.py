@@ -67,6 +67,19 @@ def create_serving(config: dict | None = None) -> LLMServing:
     return engine_cls(**common, **options)
 
 
+# Settings that change how answers are fetched, never what they are: kept out of step fingerprints.
+_NOT_IN_FINGERPRINT = {"cache", "max_concurrency", "timeout_s", "max_retries", "api_key_env", "prices",
+                       "n_threads", "parallel"}
+
+
+def serving_fingerprint(config: dict | None = None) -> str:
+    """What in a serving config decides the answers (backend, model, ...): part of LLM steps' fingerprints."""
+    from dataflow.core.plan import digest
+
+    config = dict(config or {"backend": "embedded"})
+    return digest({k: v for k, v in config.items() if k not in _NOT_IN_FINGERPRINT})
+
+
 def check_config(config: dict | None = None) -> str | None:
     """Why ``create_serving(config)`` would fail, without loading anything (``compile()`` uses it);
     None when it should work."""

@@ -107,9 +107,7 @@ class FakeOpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
-        self._http.request_queue_size = 256
+        self._http = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._http.serve_forever, name="fake-openai", daemon=True)
         self._thread.start()
         return self
@@ -171,6 +169,13 @@ class FakeOpenAIServer:
         outcome = reply.fault or ("ok" if reply.status == 200 else f"status:{reply.status}")
         with self._lock:
             self.outcomes[outcome] += 1
+
+
+class _Server(ThreadingHTTPServer):
+    # The listen backlog is set when the socket opens: a burst of concurrent connections beyond the
+    # default 5 would see SYNs dropped and retried a second later, which reads as server latency.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 def last_user_message(body: dict) -> str:

@@ -113,3 +113,27 @@ class ExactDedup(DatasetOperator):
         mask = kept == batch["_row_id"].to_numpy()
         out = batch.assign(**{ctx.cols.output_key: kept})
         return split_dropped(out, mask, [f"duplicate of row {k}" for k in kept], [ctx.cols.output_key])
+
+
+class SetupCounter(Refiner):
+    """Logs setup, every chunk and teardown (with the process id) to a file: lifecycle tests."""
+
+    def __init__(self, log: str = ""):
+        super().__init__()
+        self.log = log
+
+    def _write(self, what: str) -> None:
+        import os
+
+        with open(self.log, "a") as fh:
+            fh.write(f"{what}:{os.getpid()}\n")
+
+    def setup(self) -> None:
+        self._write("setup")
+
+    def teardown(self) -> None:
+        self._write("teardown")
+
+    def refine(self, values: pd.Series, ctx) -> pd.Series:
+        self._write("chunk")
+        return values

@@ -8,9 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from dataflow.core.inspect import RunInspector
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.pipeline import Pipeline
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.run_inspector import RunInspector
 from tests.core.conftest import read_jsonl, write_jsonl
 from tests.core.sample_ops import Checksum, ExactDedup, SplitWords, Suffix, Upper, WordCount
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.core.engine import run_isolated
+from dataflow.core.chunk_runner import run_isolated
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import BindingError, ParamsError, StepError
 from dataflow.core.operator import ROW_ID, BatchResult
-from dataflow.core.storage import DataFrameStorage
 from tests.core.sample_ops import Checksum, ExactDedup, Explode, SplitWords, Suffix, Upper, WordCount
 
 

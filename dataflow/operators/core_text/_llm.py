@@ -16,7 +16,7 @@ def template_or_none(template: str | None) -> PromptTemplate | None:
 
 
 def row_values(batch: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    from dataflow.core.storage import frame_to_records
+    from dataflow.core.fileio import frame_to_records
 
     return frame_to_records(batch[columns], internal=True) if columns else [{} for _ in range(len(batch))]
 

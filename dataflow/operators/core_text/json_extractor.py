@@ -56,6 +56,7 @@ class JsonFieldExtractor(Generator):
     """
 
     input_key = InputColumn("generated_content", "any")
+    example_params = {"fields": {"score": "eval.score"}}
 
     def __init__(self, fields: dict[str, str], required: list[str] | None = None) -> None:
         super().__init__()

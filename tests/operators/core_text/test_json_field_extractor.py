@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 from dataflow.operators.core_text.json_extractor import JsonFieldExtractor, get_path, parse_json_text
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 from dataflow.serving.fake_server import FakeOpenAIServer
 from tests.core.conftest import REPO, read_jsonl, write_jsonl
 from tests.serving.conftest import _embedded_unavailable

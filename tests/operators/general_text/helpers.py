@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 
 
 def run_op(op, texts, **bindings):

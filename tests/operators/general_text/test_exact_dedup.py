@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
 from dataflow.core.pipeline import Pipeline
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.general_text.dedup.exact import ExactDeduplicateFilter
 
 

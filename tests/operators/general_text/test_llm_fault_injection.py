@@ -9,8 +9,8 @@ import json
 
 import pandas as pd
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.operator import DROP_REASON, REJECT_REASON, ROW_ID
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.general_text.llm.alpagasus import AlpagasusFilter
 from dataflow.operators.general_text.llm.condor_generator import CondorGenerator
 from dataflow.operators.general_text.llm.condor_refiner import CondorRefiner

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
 from dataflow.core.pipeline import Pipeline
-from dataflow.core.storage import DataFrameStorage
 from dataflow.lib import dedup as dk
 from dataflow.operators.general_text.dedup.minhash import (
     MinHashDeduplicateFilter,

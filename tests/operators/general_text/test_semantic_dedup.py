@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
 from dataflow.core.pipeline import Pipeline
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.general_text.dedup.semantic import SemDeduplicateFilter, SemHashDeduplicateFilter
 
 

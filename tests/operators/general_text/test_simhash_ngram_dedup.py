@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
 from dataflow.core.pipeline import Pipeline
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.general_text.dedup.ngramhash import NgramHashDeduplicateFilter
 from dataflow.operators.general_text.dedup.simhash import SimHashDeduplicateFilter
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dataflow.core.context import ChunkMemo
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 from dataflow.lib.text_stats import DERIVED, STATISTICS
 from dataflow.operators.general_text.text_stats import TextStatsEvaluator, shared_text_stats
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 from dataflow.operators.reasoning.answer_extraction import ReasoningAnswerExtractionGenerator
 from dataflow.operators.reasoning.answer_format_filter import ReasoningAnswerFormatterFilter
 from dataflow.operators.reasoning.answer_generator import ReasoningAnswerGenerator

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dataflow.core.inspect import RunInspector
 from dataflow.core.pipeline import Pipeline
+from dataflow.core.run_inspector import RunInspector
 from tests.lib.math_answers.answer_pairs import build_answer_pairs, fixtures_available
 
 SPEC = """\

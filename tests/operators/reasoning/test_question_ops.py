@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.reasoning.question_classification import (
     ReasoningQuestionCategorySampleEvaluator,
     ReasoningQuestionDifficultySampleEvaluator,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.core.storage import DataFrameStorage
+from dataflow.core.eager import DataFrameStorage
 
 QUESTIONS = [
     {"question": "Sara has 12 apples and buys 30 more. How many apples does she have now?", "gold_answer": "42"},

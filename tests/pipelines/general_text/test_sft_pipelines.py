@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 import yaml
 
+from dataflow.core.eager import DataFrameStorage
 from dataflow.core.operator import DROP_REASON
 from dataflow.core.pipeline import Pipeline
 from dataflow.core.registry import OPERATORS
-from dataflow.core.storage import DataFrameStorage
 from dataflow.operators.general_text.llm.condor_generator import pair_schema
 from dataflow.pipelines.general_text.sft_filter import SFT_FILTER_STEPS, SFTFilterPipeline
 from dataflow.pipelines.general_text.sft_synthesis import SFT_SYNTHESIS_STEPS, SFTSynthesisPipeline

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataflow.core.inspect import RunInspector
 from dataflow.core.pipeline import Pipeline
+from dataflow.core.run_inspector import RunInspector
 from dataflow.lib.math_answers import answers_equivalent
 from dataflow.pipelines.reasoning.math_pipeline import SPEC_PATH, MathReasoningPipeline
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dataflow.core.fileio import frame_to_records, read_frame
 from dataflow.core.operator import DROP_REASON, ROW_ID
-from dataflow.core.storage import frame_to_records, read_frame
 
 
 class RunInspector:

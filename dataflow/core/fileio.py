@@ -3,6 +3,19 @@
 Inputs: ``.jsonl`` (also ``.jsonl.gz``), ``.json`` (an array, or JSON lines), ``.csv``, ``.parquet`` and a
 dataset directory saved by Hugging Face ``datasets`` (its ``.arrow`` files). Every record carries its
 1-based line (jsonl, json lines) or row number, so errors and rejects point at the exact place.
+
+Outputs (``.jsonl``, ``.json``, ``.csv``, ``.parquet``) hold what the rows hold:
+
+- JSON outputs write every value as it is.
+- CSV has no types: strings are written as they are, nulls as empty fields, lists and dicts as JSON text
+  (``[1,2]``, ``{"a":1}``), numbers and booleans as pandas writes them (``2.5``, ``True``).
+- Parquet needs one type per column, decided from every chunk before anything is written. A column keeps
+  the Arrow type of its values when the chunks agree: nulls fit any type, integers beside floats become
+  float64 when every integer is exact as a float, dicts become one struct with the union of their keys (a
+  key a row lacks reads back as null). Any other mix (integers and strings, lists and scalars, booleans and
+  integers, dicts and lists, lists of mixed contents, ...) makes a text column: strings unchanged, nulls
+  null, every other value as compact JSON (``7`` -> ``"7"``, ``[1, 2]`` -> ``"[1,2]"``, ``True`` ->
+  ``"true"``), with one warning naming the output, the column and the kinds of values it holds.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ import csv
 import gzip
 import io
 import json
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -21,10 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dataflow.core.bindings import ROW_ID, Column
 from dataflow.core.errors import BadInputError
-from dataflow.core.operator import ROW_ID, Column
 
 FORMATS = ("jsonl", "json", "csv", "parquet", "hf")
+
+logger = logging.getLogger("dataflow")
 
 
 @dataclass
@@ -406,13 +422,154 @@ def _clean(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- output
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+
+
+def write_chunks(path: str | os.PathLike, chunk_paths: list[Path]) -> int:
+    """Write the cached chunks (parquet files from :func:`write_frame`), in order, to the output ``path`` in
+    the format its name says; returns the number of rows written. CSV and parquet take their columns from
+    every chunk; parquet also its types (the rules are in the module docstring), so writing never fails
+    half-way."""
+    import pyarrow.parquet as pq
+
+    fmt = detect_format(path)
+    columns = schema = None
+    text_columns: list[str] = []
+    if fmt in ("csv", "parquet"):  # tabular formats need one header/schema for every chunk
+        seen: dict[str, None] = {}
+        for chunk in chunk_paths:
+            for name in pq.read_schema(chunk).names:
+                if not name.startswith("_"):
+                    seen.setdefault(name, None)
+        columns = list(seen)
+        if fmt == "parquet":
+            schema, text_columns = parquet_schema(chunk_paths, columns, path)
+    writer = OutputWriter(path, fmt, columns=columns, schema=schema, text_columns=text_columns)
+    for chunk in chunk_paths:
+        writer.write(read_frame(chunk))
+    writer.close()
+    return writer.rows
+
+
+def parquet_schema(chunk_paths: list[Path], columns: list[str], label: Any = "output") -> tuple[Any, list[str]]:
+    """The Arrow schema the parquet output of these chunks gets, and the columns written as text.
+
+    First pass: the type of each column in each chunk; the types must unify. Second pass, only for the
+    columns whose chunks differ: every chunk must cast to the unified type without loss."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    errors = _arrow_errors()
+    seen: dict[str, dict[str, None]] = {name: {} for name in columns}  # value kinds, for the warning
+    types: dict[str, list[Any]] = {name: [] for name in columns}  # per chunk; None: the chunk itself mixes
+    for chunk in chunk_paths:
+        frame = read_frame(chunk)
+        for name in columns:
+            if name not in frame.columns:
+                continue
+            try:
+                arrow_type = pa.array(frame[name], from_pandas=True).type
+            except errors:
+                arrow_type = None
+                seen[name].update(dict.fromkeys(_value_kinds(frame[name])))
+            else:
+                seen[name].update(dict.fromkeys(_arrow_kinds(arrow_type)))
+            types[name].append(arrow_type)
+    target: dict[str, Any] = {}
+    why: dict[str, str] = {}  # the columns written as text, and why
+
+    def mixed(name: str) -> str:
+        kinds = list(seen[name])
+        if len(kinds) <= 1:
+            return f"holds {kinds[0] if kinds else 'value'}s of mixed contents"
+        return f"holds {', '.join(kinds[:-1])} and {kinds[-1]} values"
+
+    for name in columns:
+        if None in types[name]:  # a chunk mixes types itself
+            why[name] = mixed(name)
+            continue
+        known = [t for t in types[name] if not pa.types.is_null(t)]
+        try:
+            target[name] = pa.unify_schemas([pa.schema([pa.field(name, t)]) for t in known] or
+                                            [pa.schema([pa.field(name, pa.null())])],
+                                            promote_options="permissive").field(name).type
+        except errors:
+            why[name] = mixed(name)
+    differing = [name for name in target if len({t for t in types[name] if not pa.types.is_null(t)}) > 1]
+    if differing:
+        for chunk in chunk_paths:
+            names = pq.read_schema(chunk).names
+            present = [n for n in differing if n in target and n in names]
+            if not present:
+                continue
+            frame = read_frame(chunk, columns=present)
+            for name in present:
+                try:
+                    pa.array(frame[name], from_pandas=True).cast(target[name])
+                except errors:
+                    why[name] = f"{mixed(name)} that do not all fit {target.pop(name)}"
+    text_columns = [name for name in columns if name not in target]
+    for name in text_columns:
+        logger.warning("%s: column %r %s; parquet needs one type per column, so it is written as text (strings "
+                       "unchanged, other values as JSON text)", label, name, why[name])
+    fields = [pa.field(name, target.get(name, pa.string())) for name in columns]
+    return pa.schema(fields), text_columns
+
+
+def _value_kinds(col: pd.Series) -> list[str]:
+    """The JSON kinds of a column's values, in first-seen order (for messages)."""
+    kinds: dict[str, None] = {}
+    for value in _column_values(col):
+        if value is not None:
+            kinds.setdefault("list" if isinstance(value, (list, tuple)) else _json_type(value), None)
+    return list(kinds)
+
+
+def _arrow_kinds(arrow_type: Any) -> list[str]:
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_null(arrow_type):
+        return []
+    for test, word in ((t.is_boolean, "boolean"), (t.is_integer, "integer"), (t.is_floating, "number"),
+                       (t.is_string, "string"), (t.is_large_string, "string"), (t.is_struct, "object")):
+        if test(arrow_type):
+            return [word]
+    if t.is_list(arrow_type) or t.is_large_list(arrow_type) or t.is_fixed_size_list(arrow_type):
+        return ["list"]
+    return [str(arrow_type)]
+
+
+def _as_text(value: Any) -> str | None:
+    """A value of a text column: strings unchanged, missing values null, the rest as compact JSON."""
+    value = _clean(value)
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_cells(col: pd.Series) -> pd.Series:
+    """A CSV column with its lists and dicts as JSON text (pandas would write Python's repr)."""
+    if col.dtype != object:
+        return col
+    values = col.tolist()
+    if not any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in values):
+        return col
+    return pd.Series([_as_text(v) if isinstance(v, (list, tuple, dict, np.ndarray)) else v for v in values],
+                     index=col.index, dtype=object)
+
+
 class OutputWriter:
     """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
 
     def __init__(self, path: str | os.PathLike, fmt: str | None = None, *, columns: list[str] | None = None,
-                 schema: Any = None):
-        """``columns`` (csv, parquet) and ``schema`` (parquet): the union over all chunks, so a column that
-        first appears in a later chunk, or is all-null in the first, is written correctly."""
+                 schema: Any = None, text_columns: list[str] | None = None):
+        """``columns`` (csv, parquet), ``schema`` and ``text_columns`` (parquet): decided from all chunks
+        (:func:`parquet_schema`), so a column that first appears in a later chunk, is all-null in the first
+        or mixes types is written correctly."""
         self.path = Path(path)
         self.fmt = fmt or detect_format(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -422,12 +579,15 @@ class OutputWriter:
         self._parquet: Any = None
         self._columns: list[str] | None = columns
         self._schema = schema
+        self._text_columns = list(text_columns or ())
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "parquet":
             self._write_parquet(frame)
         elif self.fmt == "csv":
             public = frame[[c for c in frame.columns if not str(c).startswith("_")]]
+            json_text = {c: _json_cells(public[c]) for c in public.columns if public[c].dtype == object}
+            public = public.assign(**{c: v for c, v in json_text.items() if v is not public[c]})
             if self._columns is None:
                 self._columns = list(public.columns)
             if self._fh is None:
@@ -454,9 +614,12 @@ class OutputWriter:
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow.parquet as pq
 
-        table = public_table(frame, self._columns)
+        table = public_table(frame, self._columns, self._text_columns)
         if self._schema is not None:
-            table = table.select(self._schema.names).cast(self._schema)
+            schema = self._schema
+            if self._parquet is None:  # pandas' metadata (pd.read_parquet gives Int64 back) from the first chunk
+                schema = schema.with_metadata(_pandas_metadata(table.schema, schema))
+            table = table.select(schema.names).cast(schema)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.tmp, table.schema)
         else:
@@ -470,6 +633,12 @@ class OutputWriter:
             if self.fmt == "json":
                 self._fh.write("\n]\n" if self.rows else "]\n")
             self._fh.close()
+        elif self.fmt == "parquet":  # no chunks at all: still a valid parquet file, with no rows
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = self._schema if self._schema is not None else pa.schema([])
+            pq.write_table(schema.empty_table(), self.tmp)
         else:  # no rows at all: still produce a valid, empty output
             with open(self.tmp, "w", encoding="utf-8") as fh:
                 fh.write("[]\n" if self.fmt == "json" else "")
@@ -477,8 +646,27 @@ class OutputWriter:
         return self.path
 
 
-def public_table(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
-    """The user-visible columns of ``frame`` as an Arrow table; ``columns`` absent here become nulls."""
+def _pandas_metadata(first: Any, schema: Any) -> dict[bytes, bytes]:
+    """The first chunk's schema metadata, where a column's pandas dtype is said only if that chunk's Arrow
+    type is the output's (a first chunk of ``Int64`` must not make pandas read a float64 column as Int64)."""
+    meta = dict(first.metadata or {})
+    if b"pandas" not in meta:
+        return meta
+    pandas_meta = json.loads(meta[b"pandas"])
+    changed = [entry for entry in pandas_meta.get("columns", [])
+               if entry.get("field_name") in schema.names and entry.get("field_name") in first.names
+               and first.field(entry["field_name"]).type != schema.field(entry["field_name"]).type]
+    for entry in changed:
+        entry.update(pandas_type="mixed", numpy_type="object", metadata=None)
+    if changed:
+        meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    return meta
+
+
+def public_table(frame: pd.DataFrame, columns: list[str] | None = None, text_columns: list[str] | None = None
+                 ) -> Any:
+    """The user-visible columns of ``frame`` as an Arrow table; ``columns`` absent here become nulls and
+    ``text_columns`` are written as text (strings unchanged, other values as JSON text)."""
     import pyarrow as pa
 
     public = frame[[c for c in frame.columns if not str(c).startswith("_")]].reset_index(drop=True)
@@ -487,44 +675,8 @@ def public_table(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
             if name not in public.columns:
                 public[name] = pd.Series([None] * len(public), dtype=object)
         public = public[columns]
+    text = [c for c in text_columns or () if c in public.columns]
+    if text:
+        public = public.assign(**{c: pd.Series([_as_text(v) for v in public[c].tolist()], dtype=object)
+                                  for c in text})
     return pa.Table.from_pandas(public, preserve_index=False)
-
-
-class DataFrameStorage:
-    """Eager storage: ``op.run(DataFrameStorage(df), input_key=...)`` runs the operator at once.
-
-    Handy in notebooks and operator tests; pipelines stream through the engine instead.
-    ``.frame`` holds the current rows, ``.dropped`` the rows removed so far (with reasons) and
-    ``.rejected`` the rows an operator could not process.
-    """
-
-    def __init__(self, frame: pd.DataFrame | list[dict[str, Any]], serving: Any = None):
-        if not isinstance(frame, pd.DataFrame):
-            frame = pd.DataFrame.from_records(frame)
-        frame = frame.reset_index(drop=True)
-        if ROW_ID not in frame.columns:
-            frame.insert(0, ROW_ID, [str(i) for i in range(1, len(frame) + 1)])
-        self.frame = frame
-        self.serving = serving
-        self.dropped: list[pd.DataFrame] = []
-        self.rejected: list[pd.DataFrame] = []
-        self.metrics: dict[str, Any] = {}
-
-    def step(self) -> DataFrameStorage:
-        return self
-
-    def apply(self, op: Any, bindings: dict[str, Any]) -> DataFrameStorage:
-        from dataflow.core.engine import apply_op_to_frame
-
-        result = apply_op_to_frame(op, op.resolve_bindings(bindings), self.frame, serving=self.serving)
-        self.frame = result.frame.reset_index(drop=True)
-        if result.dropped is not None and len(result.dropped):
-            self.dropped.append(result.dropped)
-        if result.rejected is not None and len(result.rejected):
-            self.rejected.append(result.rejected)
-        if result.metrics:
-            self.metrics[op.op_name()] = result.metrics
-        return self
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return frame_to_records(self.frame)

@@ -1,0 +1,98 @@
+"""The executor interface: where the engine's chunk tasks run.
+
+The engine hands an executor a module-level function and picklable tasks (see :mod:`dataflow.core.tasks`)
+and gets futures back; nothing else crosses the boundary, so the same engine drives a serial loop, a
+local process pool or a cluster. Steps that use a resource no worker can build (an instance the user
+passed in) or an operator no worker can import run in the driver; others may run anywhere.
+
+Executors are found by name in :data:`EXECUTORS` (import paths, loaded on first use, so the core does
+not depend on any executor package); ``register_executor`` adds one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+
+class Executor(ABC):
+    name: str = "executor"
+    #: Whether steps that use resources (a model) may run in the executor's workers. A local pool keeps
+    #: them in the driver, where one model serves every chunk; a cluster places them in actor pools.
+    runs_resources: bool = False
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    def start(self) -> None:
+        """Bring the workers up. The engine calls it before any model is loaded, so forked workers never
+        inherit one."""
+        return None
+
+    @abstractmethod
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> Future:
+        """Run ``fn(task)`` somewhere; ``fn`` is a module-level function and ``task`` picklable."""
+
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+        """``fn(task)`` for every task, results in task order."""
+        futures = [self.submit(fn, t) for t in tasks]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the workers (their operators are torn down and their resources closed)."""
+        return None
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Everything in the calling process, one task after another."""
+
+    name = "serial"
+
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(task))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+        return future
+
+
+EXECUTORS: dict[str, str] = {
+    "serial": "dataflow.core.executor:SerialExecutor",
+    "local": "dataflow.executors.local:LocalExecutor",
+    "spawn": "dataflow.executors.local:SpawnExecutor",
+}
+
+
+def register_executor(name: str, path: str) -> None:
+    """Make ``executor: NAME`` mean the class at ``path`` (``"package.module:Class"``)."""
+    EXECUTORS[name] = path
+
+
+def get_executor(name: str | Executor | None = None, workers: int | None = None, **options: Any) -> Executor:
+    if isinstance(name, Executor):
+        return name
+    path = EXECUTORS.get(name or "local")
+    if path is None:
+        raise ValueError(f"unknown executor {name!r} (choose one of {', '.join(sorted(EXECUTORS))})")
+    module, _, attr = path.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if cls is SerialExecutor:
+        return cls()
+    return cls(workers, **options)

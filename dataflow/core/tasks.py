@@ -1,0 +1,190 @@
+"""Chunk tasks: the small, picklable units of work an executor runs, and their worker side.
+
+A task names the steps it runs (operator class, params, bindings, fingerprint), one chunk, the cache
+layout and the resource specs: never a pipeline, an engine, a serving or a loaded model. A worker
+rebuilds each operator from its class and params once, calls its ``setup()``, and keeps it (and any
+resource it built, such as a loaded model) for the following chunks; ``teardown_worker()`` releases them.
+The same functions run in the driver, in a forked, forkserver or spawned process, or on a cluster node.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataflow.core.bindings import Bindings
+from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
+from dataflow.core.chunk_runner import ChunkStep, release_memory, replay, run_step
+from dataflow.core.context import ChunkMemo, StepContext
+from dataflow.core.operator import Operator
+from dataflow.core.resources import ResourcePool, ResourceSpec
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """What a worker needs to rebuild one step."""
+
+    index: int
+    name: str
+    op_class: str  # "module:QualName"
+    params: dict[str, Any]
+    bindings: dict[str, Any]
+    fingerprint: str
+    resources: tuple[str, ...] = ()
+    is_barrier: bool = False
+    portable: bool = True  # False: the operator exists only in the driver (a local class, its own model)
+
+    @property
+    def label(self) -> str:
+        return f"step {self.index} ({self.name})"
+
+
+# ---------------------------------------------------------------- the operators and resources of a process
+_OPERATORS: dict[str, Operator] = {}  # by step fingerprint
+_SET_UP: set[tuple[int, str]] = set()  # (pid, fingerprint): a forked child sets its operators up again
+_POOLS: dict[tuple, ResourcePool] = {}
+_LOCK = threading.Lock()
+
+
+def register_local_operator(ref: StepRef, op: Operator) -> None:
+    """Make the driver's own operator object serve ``ref`` in this process (no rebuild, no pickling)."""
+    with _LOCK:
+        _OPERATORS[ref.fingerprint] = op
+
+
+def operator_for(ref: StepRef) -> Operator:
+    with _LOCK:
+        op = _OPERATORS.get(ref.fingerprint)
+        if op is None:
+            if not ref.portable:
+                raise RuntimeError(f"{ref.label} can only run in the process that built the pipeline")
+            module, _, qualname = ref.op_class.partition(":")
+            cls: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                cls = getattr(cls, part)
+            op = _OPERATORS[ref.fingerprint] = cls(**ref.params)
+        if (os.getpid(), ref.fingerprint) not in _SET_UP:
+            op.setup()
+            _SET_UP.add((os.getpid(), ref.fingerprint))
+        return op
+
+
+def resource_pool(specs: dict[str, ResourceSpec]) -> ResourcePool:
+    key = tuple(sorted((kind, spec.key) for kind, spec in specs.items()))
+    with _LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = ResourcePool(dict(specs))
+        return pool
+
+
+def teardown_worker() -> None:
+    """Tear down every operator set up in this process and close the resources it built."""
+    with _LOCK:
+        ops = [_OPERATORS[fp] for pid, fp in _SET_UP if pid == os.getpid() and fp in _OPERATORS]
+        pools = list(_POOLS.values())
+        _SET_UP.clear()
+        _OPERATORS.clear()
+        _POOLS.clear()
+    for op in ops:
+        op.teardown()
+    for pool in pools:
+        pool.close()
+
+
+# ---------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class ChunkTask:
+    """Bring chunk ``chunk`` through ``steps[:stop]`` of a segment (what is cached is replayed, not rerun)."""
+
+    layout: CacheLayout
+    run_id: str
+    steps: tuple[StepRef, ...]  # the whole segment: earlier steps are replayed from their cache
+    stop: int
+    chunk: int
+    input_dir: str | None  # the previous segment's last step directory; None: the ingested input
+    resources: dict[str, ResourceSpec] = field(default_factory=dict)
+    decision: str | None = None  # the barrier's decision file, when the segment opens with one
+
+
+@dataclass(frozen=True)
+class ScanTask:
+    """The first pass of a dataset-level step over one chunk."""
+
+    layout: CacheLayout
+    step: StepRef
+    chunk: int
+    input_dir: str | None
+    resources: dict[str, ResourceSpec] = field(default_factory=dict)
+
+
+def _chunk_step(layout: CacheLayout, ref: StepRef) -> ChunkStep:
+    return ChunkStep(ref.index, ref.name, operator_for(ref), Bindings(ref.bindings),
+                     layout.step_dir(ref.index, ref.name, ref.fingerprint), ref.is_barrier)
+
+
+def _input_path(layout: CacheLayout, input_dir: str | None, k: int) -> Path:
+    return layout.ingest_chunk(k) if input_dir is None else layout.step_file(Path(input_dir), k)
+
+
+_DECISIONS: dict[str, Any] = {}
+
+
+def _decision(path: str | None) -> Any:
+    if path is None:
+        return None
+    with _LOCK:
+        if path not in _DECISIONS:
+            _DECISIONS.clear()  # one barrier's decision at a time: it can be large
+            _DECISIONS[path] = load_pickle(Path(path))
+        return _DECISIONS[path]
+
+
+def run_chunk_task(task: ChunkTask) -> bool:
+    """Run the task; returns False when everything it asks for was already cached."""
+    layout = task.layout
+    refs = task.steps[:task.stop]
+    dirs = [layout.step_dir(r.index, r.name, r.fingerprint) for r in refs]
+    markers = [layout.read_step_marker(d, task.chunk) for d in dirs]
+    done = 0
+    while done < len(refs) and markers[done] is not None:
+        done += 1
+    if done == len(refs):
+        return False
+    steps = [_chunk_step(layout, r) for r in refs]
+    frame = replay(layout, _input_path(layout, task.input_dir, task.chunk), task.chunk, steps[:done],
+                   markers[:done])
+    memo = ChunkMemo()
+    pool = resource_pool(task.resources)
+    last = len(task.steps) - 1
+    for j in range(done, len(refs)):
+        frame = run_step(layout, steps[j], task.chunk, frame, memo, full=j == last,
+                         decision=_decision(task.decision) if steps[j].is_barrier else None,
+                         resources=pool, run_id=task.run_id)
+    del frame, memo
+    release_memory()
+    return True
+
+
+def run_scan_task(task: ScanTask) -> tuple[Any, float]:
+    """The step's scan state for one chunk (cached on disk) and the seconds it took to compute."""
+    import time
+
+    layout, ref = task.layout, task.step
+    path = layout.scan_state(layout.step_dir(ref.index, ref.name, ref.fingerprint), task.chunk)
+    if path.exists():
+        return load_pickle(path)
+    op = operator_for(ref)
+    from dataflow.core.fileio import read_frame
+
+    frame = read_frame(_input_path(layout, task.input_dir, task.chunk))
+    ctx = StepContext(step_index=ref.index, op_name=ref.name, cols=Bindings(ref.bindings), chunk_index=task.chunk,
+                      op=op, resources=resource_pool(task.resources))
+    t0 = time.perf_counter()
+    state = (op.scan(frame, ctx), time.perf_counter() - t0)
+    dump_pickle(path, state)
+    return state
