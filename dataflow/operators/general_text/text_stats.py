@@ -47,6 +47,9 @@ class TextStatsEvaluator(Evaluator):
             raise ValueError(f"TextStatsEvaluator: unknown statistics {unknown}")
         self.prefix = prefix
 
+    def output_columns(self, bindings: Any) -> list[str]:
+        return [f"{self.prefix}{name}" for name in self.stats]
+
     def evaluate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         stats = shared_text_stats(batch, ctx.cols.input_key, ctx)
         return {f"{self.prefix}{name}": stats[name] for name in self.stats}
