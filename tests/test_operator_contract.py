@@ -46,8 +46,6 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ("FormatStrPromptedGenerator", "outputs"): _NO_TEMPLATE,
     ("PromptedGenerator", "empty_frame"): _NO_INPUT,
     ("PromptedGenerator", "outputs"): _NO_INPUT,
-    ("TextStatsEvaluator", "outputs"): "writes its statistic columns without declaring them (no "
-                                       "output_columns()), so compile() rejects a later step reading one",
 }
 
 

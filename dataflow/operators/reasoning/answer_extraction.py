@@ -8,7 +8,7 @@ import pandas as pd
 
 from dataflow.core.operator import Generator, InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning.answer_equivalence import extract_final_answer, normalize_answer
+from dataflow.lib.math_answers import extract_final_answer, normalize_answer
 
 
 @register_operator
@@ -17,7 +17,7 @@ class ReasoningAnswerExtractionGenerator(Generator):
 
     Looks, in this order, for the last ``\\boxed{...}`` (nested braces allowed), the last GSM8K
     ``#### N`` line, and the last "The (final) answer is ..." / "Final answer: ..." phrase, and strips
-    ``$``, bold and trailing punctuation (see ``answer_equivalence.extract_final_answer``). With
+    ``$``, bold and trailing punctuation (see ``dataflow.lib.math_answers.extract``). With
     ``normalize`` the answer is rewritten in canonical form (``$1,200.50`` -> ``1200.5``,
     ``\\frac{6}{8}`` -> ``0.75``). Drops nothing: use :class:`ReasoningAnswerFormatterFilter` to drop
     solutions without a final answer. Also reads gold answers out of reference solutions (GSM8K).

@@ -10,8 +10,7 @@ import pandas as pd
 
 from dataflow.core.operator import Filter, InputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning._math_answers.extract import balanced_group
-from dataflow.operators.reasoning.answer_equivalence import extract_final_answer
+from dataflow.lib.math_answers.extract import balanced_group, extract_final_answer
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from dataflow.core.operator import BatchResult, Filter, InputColumn, OutputColumn, split_dropped
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning.answer_equivalence import answers_equivalent, extract_final_answer
+from dataflow.lib.math_answers import answers_equivalent, extract_final_answer
 
 _SHOWN_CHARS = 60
 
@@ -33,7 +33,7 @@ def _final(value: Any, extract: bool) -> str | None:
 class ReasoningAnswerGroundTruthFilter(Filter):
     """Keeps rows whose answer (``input_key``) is mathematically equivalent to the gold answer.
 
-    The comparison is ``answer_equivalence.answers_equivalent``: exact numbers (``1,234`` = ``1234.0``
+    The comparison is ``dataflow.lib.math_answers.answers_equivalent``: exact numbers (``1,234`` = ``1234.0``
     = ``$1,234``), fractions and LaTeX (``\\frac{3}{4}`` = ``0.75``), units ignored, percent, sets and
     intervals, symbolic equality with sympy under a time limit. Dropped rows carry the reason
     ``no final answer`` (the answer is missing) or ``answer X != gold Y``. Rows without a gold answer

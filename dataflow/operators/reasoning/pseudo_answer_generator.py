@@ -9,12 +9,12 @@ import pandas as pd
 
 from dataflow.core.operator import BatchResult, Generator, InputColumn, OutputColumn, split_dropped
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning._llm_steps import TemplatedLLM, is_blank, rejected_rows
-from dataflow.operators.reasoning.answer_equivalence import (
+from dataflow.lib.math_answers import (
     answers_equivalent,
     extract_final_answer,
     majority_vote,
 )
+from dataflow.operators.reasoning._llm_steps import TemplatedLLM, is_blank, rejected_rows
 from dataflow.operators.reasoning.answer_generator import DEFAULT_SYSTEM_PROMPT
 
 

@@ -13,7 +13,7 @@ import pytest
 from dataflow.core.eager import DataFrameStorage
 from dataflow.core.errors import ParamsError
 from dataflow.core.pipeline import Pipeline
-from dataflow.operators.general_text import dedup_kernels as dk
+from dataflow.lib import dedup as dk
 from dataflow.operators.general_text.dedup.minhash import (
     MinHashDeduplicateFilter,
     default_verify_threshold,

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from dataflow.core.context import ChunkMemo
 from dataflow.core.eager import DataFrameStorage
-from dataflow.operators.general_text.text_stats import TextStatsEvaluator
+from dataflow.lib.text_stats import DERIVED, STATISTICS
+from dataflow.operators.general_text.text_stats import TextStatsEvaluator, shared_text_stats
 
 
 def test_writes_the_chosen_statistics_as_columns_and_drops_nothing():
@@ -19,3 +23,25 @@ def test_writes_the_chosen_statistics_as_columns_and_drops_nothing():
 def test_unknown_statistic_is_refused_at_construction():
     with pytest.raises(ValueError, match="n_wordz"):
         TextStatsEvaluator(stats=["n_wordz"])
+
+
+def test_every_statistic_of_the_table_can_be_evaluated():
+    names = [name for group in STATISTICS.values() for name in group] + list(DERIVED)
+    s = DataFrameStorage([{"text": "a b b\n- c..."}, {"text": "x"}])
+    TextStatsEvaluator(stats=names).run(s)
+    assert set(names) <= set(s.to_records()[0])
+
+
+class _Ctx:
+    def __init__(self) -> None:
+        self.memo = ChunkMemo()
+
+
+def test_filters_share_one_stats_object_per_chunk_and_it_follows_dropped_rows():
+    batch = pd.DataFrame({"text": ["a b c", "d e", "f"]})
+    ctx = _Ctx()
+    stats = shared_text_stats(batch, "text", ctx)
+    assert shared_text_stats(batch, "text", ctx) is stats
+    assert stats["n_words"].tolist() == [3, 2, 1]
+    ctx.memo.filter_rows(np.array([False, True, True]))
+    assert shared_text_stats(batch.iloc[1:], "text", ctx)["n_words"].tolist() == [2, 1]

@@ -19,7 +19,7 @@ from dataflow.operators.reasoning.answer_token_length_filter import (
     load_tokenizer,
 )
 from dataflow.operators.reasoning.pseudo_answer_generator import ReasoningPseudoAnswerGenerator
-from tests.operators.reasoning.answer_pairs import MATH_FIXTURES
+from tests.lib.math_answers.answer_pairs import MATH_FIXTURES
 from tests.operators.reasoning.scripted_serving import (
     ScriptedServing,
     arithmetic_answer,

@@ -10,7 +10,7 @@ import pytest
 
 from dataflow.core.pipeline import Pipeline
 from dataflow.core.run_inspector import RunInspector
-from tests.operators.reasoning.answer_pairs import build_answer_pairs, fixtures_available
+from tests.lib.math_answers.answer_pairs import build_answer_pairs, fixtures_available
 
 SPEC = """\
 name: answer_pairs

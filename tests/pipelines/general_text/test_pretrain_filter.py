@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataflow.operators.general_text.dedup_kernels import normalize_for_hash
+from dataflow.lib.dedup.shingles import normalize_for_hash
 from dataflow.pipelines.general_text.pretrain_filter import PRETRAIN_STEPS, PretrainFilterPipeline
 
 REPO = Path(__file__).resolve().parents[3]

@@ -11,7 +11,7 @@ import yaml
 
 from dataflow.core.pipeline import Pipeline
 from dataflow.core.run_inspector import RunInspector
-from dataflow.operators.reasoning.answer_equivalence import answers_equivalent
+from dataflow.lib.math_answers import answers_equivalent
 from dataflow.pipelines.reasoning.math_pipeline import SPEC_PATH, MathReasoningPipeline
 
 FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"

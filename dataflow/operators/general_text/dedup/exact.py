@@ -8,8 +8,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.dedup.exact import exact_hashes
 from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
-from dataflow.operators.general_text.dedup_kernels import exact_hashes
 
 
 @register_operator

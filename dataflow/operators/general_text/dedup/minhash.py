@@ -11,12 +11,9 @@ import numpy as np
 from dataflow.core.errors import ParamsError
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.dedup.minhash import lsh_candidate_pairs, minhash_signatures
+from dataflow.lib.dedup.pairs import cluster_duplicates
 from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
-from dataflow.operators.general_text.dedup_kernels import (
-    cluster_duplicates,
-    lsh_candidate_pairs,
-    minhash_signatures,
-)
 
 #: Default banding: the most rows per band for which a pair at exactly ``threshold`` still becomes an
 #: LSH candidate with at least this probability.

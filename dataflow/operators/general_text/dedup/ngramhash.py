@@ -9,13 +9,9 @@ import numpy as np
 from dataflow.core.errors import ParamsError
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.dedup.ngram import NgramHashSets, ngram_hash_signatures, ngram_overlap_pairs
+from dataflow.lib.dedup.pairs import cluster_duplicates
 from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
-from dataflow.operators.general_text.dedup_kernels import (
-    NgramHashSets,
-    cluster_duplicates,
-    ngram_hash_signatures,
-    ngram_overlap_pairs,
-)
 
 
 def _to_uint32_sets(sets: NgramHashSets) -> tuple[np.ndarray, np.ndarray]:

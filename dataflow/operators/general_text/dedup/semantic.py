@@ -9,8 +9,9 @@ import numpy as np
 from dataflow.core.errors import ParamsError
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.dedup.pairs import cluster_duplicates
+from dataflow.lib.dedup.semantic import semantic_duplicate_pairs
 from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
-from dataflow.operators.general_text.dedup_kernels import cluster_duplicates, semantic_duplicate_pairs
 
 
 @register_operator

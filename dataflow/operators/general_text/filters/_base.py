@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from dataflow.core.operator import Filter, InputColumn, RangeFilter
-from dataflow.operators.general_text.text_stats import TextStats
+from dataflow.lib.text_stats import TextStats
+from dataflow.operators.general_text.text_stats import shared_text_stats
 
 
 class StatRangeFilter(RangeFilter):
@@ -24,7 +25,7 @@ class StatRangeFilter(RangeFilter):
         raise NotImplementedError
 
     def score(self, batch: pd.DataFrame, ctx: Any) -> np.ndarray:
-        return self.statistic(TextStats.of(batch, ctx.cols.input_key, ctx))
+        return self.statistic(shared_text_stats(batch, ctx.cols.input_key, ctx))
 
 
 class RuleSetFilter(Filter):
@@ -46,7 +47,7 @@ class RuleSetFilter(Filter):
 
     def failures(self, batch: pd.DataFrame, ctx: Any) -> list[list[str]]:
         """For every row, the bounds it fails (empty when kept)."""
-        stats = TextStats.of(batch, ctx.cols.input_key, ctx)
+        stats = shared_text_stats(batch, ctx.cols.input_key, ctx)
         values = self.values(stats)
         failures = [[] for _ in range(len(batch))]
         for name, (low, high) in self.rules().items():

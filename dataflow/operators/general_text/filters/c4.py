@@ -23,8 +23,8 @@ import pandas as pd
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import RuleSetFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 C4_TERMINAL_PUNCTUATION = (".", "!", "?", '"', "\u201d", "\u3002", "\uff01", "\uff1f")
 C4_POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",

@@ -6,8 +6,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import RuleSetFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 
 @register_operator
@@ -41,7 +41,7 @@ class FineWebQualityFilter(RuleSetFilter):
         return self._rules
 
     def values(self, stats: TextStats) -> dict[str, np.ndarray]:
-        return {"line_punct_ratio": stats.ratio("n_punct_end_lines", "n_lines"),
-                "short_line_ratio": stats.ratio("n_short_lines", "n_lines"),
+        return {"line_punct_ratio": stats["line_punct_ratio"],
+                "short_line_ratio": stats["short_line_ratio"],
                 "dup_line_char_frac": stats.dup_line_char_frac,
-                "newline_word_ratio": stats.ratio("n_newlines", "n_words")}
+                "newline_word_ratio": stats["newline_word_ratio"]}

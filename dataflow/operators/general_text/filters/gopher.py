@@ -6,8 +6,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import DUP_NGRAMS, TOP_NGRAMS, TextStats
 from dataflow.operators.general_text.filters._base import RuleSetFilter
-from dataflow.operators.general_text.text_stats import DUP_NGRAMS, TOP_NGRAMS, TextStats
 
 # Gopher's thresholds for the repetition rules.
 TOP_NGRAM_MAX = {2: 0.20, 3: 0.18, 4: 0.16}

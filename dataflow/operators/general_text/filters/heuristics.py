@@ -1,6 +1,6 @@
 """Single-statistic heuristic filters of the reference DataFlow library (same names and defaults).
 
-Each filter reads one statistic of the shared :class:`~dataflow.operators.general_text.text_stats.TextStats`
+Each filter reads one statistic of the shared :class:`~dataflow.lib.text_stats.TextStats`
 (computed once per chunk for all filters on the same column), writes it to its score column and keeps
 the rows whose value lies within the bounds, inclusive. Missing texts count as empty strings.
 """
@@ -11,8 +11,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import StatRangeFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 
 @register_operator
@@ -136,7 +136,7 @@ class CurlyBracketFilter(StatRangeFilter):
         super().__init__(max_value=threshold)
 
     def statistic(self, stats: TextStats) -> np.ndarray:
-        return stats.ratio("n_curly", "n_chars")
+        return stats["curly_bracket_ratio"]
 
 
 @register_operator
@@ -223,7 +223,7 @@ class AlphaNumericRatioFilter(StatRangeFilter):
         super().__init__(min_value=min_ratio, max_value=max_ratio)
 
     def statistic(self, stats: TextStats) -> np.ndarray:
-        return stats.ratio("n_alnum", "n_chars")
+        return stats["alnum_ratio"]
 
 
 @register_operator
@@ -240,7 +240,7 @@ class DigitRatioFilter(StatRangeFilter):
         super().__init__(max_value=max_ratio)
 
     def statistic(self, stats: TextStats) -> np.ndarray:
-        return stats.ratio("n_digits", "n_chars")
+        return stats["digit_ratio"]
 
 
 @register_operator
@@ -274,4 +274,4 @@ class AvgLineLengthFilter(StatRangeFilter):
         super().__init__(min_value=min_length, max_value=max_length)
 
     def statistic(self, stats: TextStats) -> np.ndarray:
-        return stats.ratio("line_chars", "n_lines")
+        return stats["avg_line_length"]

@@ -9,8 +9,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import StatRangeFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 
 @register_operator

@@ -10,8 +10,8 @@ import numpy as np
 
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.text_stats import TextStats
 from dataflow.operators.general_text.filters._base import StatRangeFilter
-from dataflow.operators.general_text.text_stats import TextStats
 
 _HTML_ENTITY_NAMES = ("nbsp", "lt", "gt", "amp", "quot", "apos", "hellip", "ndash", "mdash", "lsquo", "rsquo",
                       "ldquo", "rdquo")

@@ -4,17 +4,18 @@ LaTeX (and plain ``sqrt(2)``-style text, rewritten to LaTeX) is parsed by ``late
 (an ANTLR grammar, no ``eval``). Two expressions are equal when both evaluate to numbers that agree
 within ``rel_tol``, or, with free symbols, when ``simplify(a - b) == 0`` or ``a - b`` vanishes at
 fixed sample points. Inputs that could make sympy run away (long strings, huge or nested exponents,
-big factorials) are refused, and all sympy work runs in a daemon worker thread joined with a timeout:
-a comparison that does not finish in time counts as "not shown equal".
+big factorials) are refused, and all sympy work runs in a worker process under a time limit
+(:mod:`dataflow.lib.time_limit`): a comparison that does not finish in time is stopped (the worker is
+killed) and counts as "not shown equal".
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
-from collections.abc import Callable
 from typing import Any
+
+from dataflow.lib.time_limit import call_with_time_limit
 
 MAX_EXPRESSION_CHARS = 300
 MAX_EXPONENT = 1000
@@ -80,7 +81,7 @@ _IMPORTED: dict[str, Any] = {}
 
 
 def _modules() -> dict[str, Any]:
-    """Import sympy and the LaTeX parser once, in the calling thread (imports must not be timed)."""
+    """Import sympy and the LaTeX parser once, before a worker is forked (imports must not be timed)."""
     if not _IMPORTED:
         import sympy
         from latex2sympy2_extended import latex2sympy
@@ -88,24 +89,6 @@ def _modules() -> dict[str, Any]:
         _IMPORTED["sympy"] = sympy
         _IMPORTED["latex2sympy"] = latex2sympy
     return _IMPORTED
-
-
-def run_with_timeout(work: Callable[[], Any], timeout_s: float) -> Any:
-    """Result of ``work()`` in a daemon thread, or None when it raises or overruns ``timeout_s``."""
-    box: list[Any] = []
-
-    def target() -> None:
-        try:
-            box.append(work())
-        except Exception:
-            pass
-
-    if timeout_s <= 0:
-        return None
-    worker = threading.Thread(target=target, name="answer-equivalence", daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    return box[0] if box and not worker.is_alive() else None
 
 
 def _parse(text: str) -> Any:
@@ -161,6 +144,20 @@ def _equal(left: Any, right: Any, rel_tol: float) -> bool:
     return _close(x, y, rel_tol)
 
 
+def _value_of(text: str) -> complex | None:
+    expression = _parse(text)
+    if expression is None or expression.free_symbols:
+        return None
+    return _numeric(expression)
+
+
+def _equal_texts(left: str, right: str, rel_tol: float) -> bool | None:
+    left_expr, right_expr = _parse(left), _parse(right)
+    if left_expr is None or right_expr is None:
+        return None
+    return _equal(left_expr, right_expr, rel_tol)
+
+
 def symbolic_value(text: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> complex | None:
     """Numeric value of a closed-form answer such as ``\\sqrt{2}`` or ``2\\pi``, else None."""
     if is_risky(text):
@@ -169,14 +166,7 @@ def symbolic_value(text: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> complex |
         _modules()
     except ImportError:
         return None
-
-    def work() -> complex | None:
-        expression = _parse(text)
-        if expression is None or expression.free_symbols:
-            return None
-        return _numeric(expression)
-
-    return run_with_timeout(work, timeout_s)
+    return call_with_time_limit(_value_of, (text,), timeout_s)
 
 
 def symbolically_equal(
@@ -189,11 +179,4 @@ def symbolically_equal(
         _modules()
     except ImportError:
         return None
-
-    def work() -> bool | None:
-        left_expr, right_expr = _parse(left), _parse(right)
-        if left_expr is None or right_expr is None:
-            return None
-        return _equal(left_expr, right_expr, rel_tol)
-
-    return run_with_timeout(work, timeout_s)
+    return call_with_time_limit(_equal_texts, (left, right, rel_tol), timeout_s)

@@ -1,4 +1,4 @@
-"""Tests for the vectorised near-duplicate kernels (dataflow.operators.general_text.dedup_kernels)."""
+"""Tests for the vectorised near-duplicate kernels (dataflow.lib.dedup)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataflow.operators.general_text import dedup_kernels as dk
+from dataflow.lib import dedup as dk
+from dataflow.lib.dedup import minhash, shingles
+from dataflow.lib.dedup.minhash import _permutation_params
+from dataflow.lib.dedup.shingles import _CLASS_SCAN_LIMIT, _shingle_chunks
+from tests.operators.general_text.helpers import hotpot_paragraphs as _hotpot_paragraphs
 
-from .helpers import hotpot_paragraphs as _hotpot_paragraphs
-
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def word_shingles(text: str, n: int) -> set[str]:
@@ -92,7 +94,7 @@ def test_normalize_for_hash_edges():
 
 def test_char_class_table_covers_all_of_unicode():
     # The table is only scanned below _CLASS_SCAN_LIMIT; nothing above may be punctuation/whitespace.
-    for cp in range(dk._CLASS_SCAN_LIMIT, sys.maxunicode + 1):
+    for cp in range(_CLASS_SCAN_LIMIT, sys.maxunicode + 1):
         ch = chr(cp)
         assert not ch.isspace() and unicodedata.category(ch)[0] != "P", hex(cp)
 
@@ -146,9 +148,9 @@ def test_minhash_matches_scalar_reference():
     texts = ["one two three four five six seven eight", "", "alpha beta", "zeta eta theta iota kappa"]
     num_perm, seed = 24, 3
     sig = dk.minhash_signatures(texts, num_perm=num_perm, ngram=3, seed=seed)
-    a, b = dk._permutation_params(num_perm, seed)
+    a, b = _permutation_params(num_perm, seed)
     p = (1 << 31) - 1
-    ((_, _, hashes, shingle_doc),) = list(dk._shingle_chunks(texts, 3, "word", True))
+    ((_, _, hashes, shingle_doc),) = list(_shingle_chunks(texts, 3, "word", True))
     assert np.bincount(shingle_doc, minlength=4).tolist() == [6, 0, 1, 3]
     for doc in (0, 2, 3):
         hs = [int(h) % p for h in hashes[shingle_doc == doc]]
@@ -175,8 +177,8 @@ def test_minhash_independent_of_chunking(monkeypatch):
     words = [f"tok{i}" for i in range(300)]
     texts = [" ".join(rng.choices(words, k=rng.randint(0, 120))) for _ in range(60)]
     singles = np.vstack([dk.minhash_signatures([t], num_perm=16, ngram=3) for t in texts])
-    monkeypatch.setattr(dk, "_CHUNK_CODEPOINTS", 500)
-    monkeypatch.setattr(dk, "_MINHASH_BLOCK_ELEMS", 16 * 7)
+    monkeypatch.setattr(shingles, "_CHUNK_CODEPOINTS", 500)
+    monkeypatch.setattr(minhash, "_MINHASH_BLOCK_ELEMS", 16 * 7)
     assert np.array_equal(dk.minhash_signatures(texts, num_perm=16, ngram=3), singles)
     char_single = np.vstack([dk.minhash_signatures([t], num_perm=8, tokenize="char") for t in texts])
     assert np.array_equal(dk.minhash_signatures(texts, num_perm=8, tokenize="char"), char_single)
@@ -184,7 +186,7 @@ def test_minhash_independent_of_chunking(monkeypatch):
 
 def test_hashes_deterministic_across_processes():
     code = (
-        "from dataflow.operators.general_text import dedup_kernels as dk;"
+        "from dataflow.lib import dedup as dk;"
         "t=['alpha beta gamma delta epsilon zeta', 'héllo wörld', ''];"
         "print(dk.minhash_signatures(t, num_perm=8).tobytes().hex());"
         "print(dk.exact_hashes(t).tobytes().hex());"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dataflow.operators.reasoning.answer_equivalence import (
+from dataflow.lib.math_answers import (
     answers_equivalent,
     extract_final_answer,
     majority_vote,

@@ -4,8 +4,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from dataflow.core.context import ChunkMemo
-from dataflow.operators.general_text.text_stats import TextStats, tokenize_words
+from dataflow.lib import text_stats
+from dataflow.lib.text_stats import DERIVED, RATIOS, STATISTICS, TextStats, is_statistic, tokenize_words
 
 
 def test_tokenize_words_whitespace_and_cjk():
@@ -80,7 +80,27 @@ def test_filter_rows_keeps_alignment_for_computed_and_lazy_groups():
     kept = s.filter_rows(np.array([True, False, True]))
     assert kept["n_words"].tolist() == [3, 1]
     assert kept["n_sentences"].tolist() == [1, 1]  # computed after filtering, on the kept texts
-    memo = ChunkMemo()
-    memo.get("text", "k", lambda: s)
-    memo.filter_rows(np.array([False, True, True]))
-    assert memo.get("text", "k", lambda: None)["n_words"].tolist() == [2, 1]
+
+
+def test_every_group_computes_exactly_the_names_the_table_gives_it():
+    texts = ["One two. One two three four five six seven.\n\nOne two", "", "x"]
+    words = [tokenize_words(t) for t in texts]
+    assert set(STATISTICS) == set(text_stats._GROUPS)
+    for group, names in STATISTICS.items():
+        assert tuple(text_stats._GROUPS[group](texts, words)) == names
+    every = [name for names in STATISTICS.values() for name in names]
+    assert len(every) == len(set(every)) and not set(every) & set(DERIVED)
+
+
+def test_every_derived_statistic_reads_by_name_and_as_property():
+    s = TextStats(["a b b\n- c...", "", "x y"])
+    for name in DERIVED:
+        assert is_statistic(name)
+        if hasattr(TextStats, name):
+            np.testing.assert_array_equal(s[name], getattr(s, name))
+    assert s["symbol_word_ratio"].tolist() == [1 / 5, 0, 0]  # one ellipsis, five words
+    for name, (numerator, denominator) in RATIOS.items():
+        np.testing.assert_array_equal(s[name], s.ratio(numerator, denominator))
+    assert not is_statistic("n_wordz")
+    with pytest.raises(KeyError, match="n_wordz"):
+        s["n_wordz"]

@@ -1,0 +1,156 @@
+"""MinHash signatures and LSH banding.
+
+MinHash
+    Every shingle hash ``h`` (reduced to [0, p), p = 2**31 - 1) goes through ``num_perm`` universal hash
+    functions ``(a_k * h + b_k) mod p`` computed for a block of shingles at once with broadcasting
+    (exact in uint64 because a*h+b < 2**62; reduced with the Mersenne trick), and the minimum per
+    document and function is kept. Signatures are ``uint32``; an empty document's signature is all
+    ``EMPTY_SIGNATURE_VALUE`` (so two empty documents are duplicates of each other, and of nothing else).
+
+Typical MinHash dedup::
+
+    sigs = minhash_signatures(texts, num_perm=128)
+    bands, rows = optimal_bands_rows(0.8, 128)
+    pairs = lsh_candidate_pairs(sigs, bands=bands, rows=rows)
+    cluster = cluster_duplicates(len(texts), pairs, signatures=sigs, threshold=0.8)
+    keep = cluster == np.arange(len(texts))          # first member of every cluster
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, _pairs_from_keys, _unique_pairs
+from dataflow.lib.dedup.shingles import Tokenize, _seeded_u64, _segments, _shingle_chunks, _splitmix64
+
+_U64 = np.uint64
+_MERSENNE31 = (1 << 31) - 1
+EMPTY_SIGNATURE_VALUE = np.uint32(0xFFFFFFFF)  # never produced by (a*h+b) mod p, p < 2**31
+# Shingles x hash functions per broadcast block in minhash (uint64: 4 MB per buffer).
+_MINHASH_BLOCK_ELEMS = 1 << 19
+
+
+def _permutation_params(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    a = _seeded_u64(seed, num_perm, stream=1) % _U64(_MERSENNE31 - 1) + _U64(1)
+    b = _seeded_u64(seed, num_perm, stream=2) % _U64(_MERSENNE31)
+    return a, b
+
+
+def minhash_signatures(
+    texts: Sequence[str],
+    *,
+    num_perm: int = 128,
+    ngram: int = 5,
+    seed: int = 42,
+    tokenize: Tokenize = "word",
+    normalize: bool = True,
+) -> np.ndarray:
+    """MinHash signature of every text: ``uint32`` array of shape ``(len(texts), num_perm)``.
+
+    Shingles are word or character ``ngram``-grams of the normalised text (module doc). For a block
+    of shingle hashes ``h`` (all documents of a chunk, concatenated) the ``num_perm`` hash functions
+    ``(a*h + b) mod (2**31 - 1)`` are evaluated with one broadcast ``(block, num_perm)`` array and
+    reduced per document with ``np.minimum.reduceat``; block size keeps that array at 4 MB. The fraction
+    of equal columns of two signatures estimates the Jaccard similarity of their shingle sets.
+    Deterministic for a given ``seed`` (no Python ``hash()``).
+    """
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1, got {num_perm}")
+    a, b = _permutation_params(num_perm, seed)
+    prime = _U64(_MERSENNE31)
+    shift = _U64(31)
+    signatures = np.full((len(texts), num_perm), EMPTY_SIGNATURE_VALUE, dtype=np.uint32)
+    # Layout (num_perm, block): each hash function's values are contiguous, so the per-document
+    # minimum is a fast contiguous reduceat along axis 1.
+    block = max(1, _MINHASH_BLOCK_ELEMS // num_perm)
+    values = np.empty((num_perm, block), dtype=_U64)
+    scratch = np.empty_like(values)
+    a_col, b_col = a[:, None], b[:, None]
+    for start, _stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
+        reduced = hashes % prime
+        for lo in range(0, reduced.size, block):
+            h = reduced[None, lo : lo + block]
+            cols = h.shape[1]
+            x, y = values[:, :cols], scratch[:, :cols]
+            np.multiply(a_col, h, out=x)  # < 2**62: exact in uint64
+            x += b_col
+            # x mod p for p = 2**31 - 1: fold the high bits onto the low bits, then one conditional
+            # subtraction (x - p wraps around to a huge value when x < p, so minimum() picks x).
+            np.right_shift(x, shift, out=y)
+            np.bitwise_and(x, prime, out=x)
+            x += y
+            np.subtract(x, prime, out=y)
+            np.minimum(x, y, out=x)
+            run_start, docs = _segments(shingle_doc[lo : lo + cols])
+            block_min = np.minimum.reduceat(x, run_start, axis=1).T.astype(np.uint32)
+            rows_of_docs = start + docs
+            signatures[rows_of_docs] = np.minimum(signatures[rows_of_docs], block_min)
+    return signatures
+
+
+def _false_positive_area(threshold: float, bands: int, rows: int, grid: int = 2001) -> float:
+    """Integral over s in [0, t] of P(candidate | Jaccard s) = 1 - (1 - s**r)**b (trapezoid rule)."""
+    s = np.linspace(0.0, threshold, grid)
+    return float(np.trapezoid(1.0 - (1.0 - s**rows) ** bands, s))
+
+
+def _false_negative_area(threshold: float, bands: int, rows: int, grid: int = 2001) -> float:
+    """Integral over s in [t, 1] of P(not candidate | Jaccard s) = (1 - s**r)**b."""
+    s = np.linspace(threshold, 1.0, grid)
+    return float(np.trapezoid((1.0 - s**rows) ** bands, s))
+
+
+@lru_cache(maxsize=128)
+def optimal_bands_rows(
+    threshold: float,
+    num_perm: int,
+    *,
+    false_positive_weight: float = 0.5,
+    false_negative_weight: float = 0.5,
+) -> tuple[int, int]:
+    """LSH banding ``(bands, rows)`` with ``bands * rows <= num_perm`` for a Jaccard ``threshold``.
+
+    A pair with Jaccard ``s`` becomes a candidate with probability ``1 - (1 - s**rows)**bands``. The
+    false-positive "area" is that probability integrated over ``s < threshold``, the false-negative
+    area is its complement integrated over ``s >= threshold``; the pair minimising the weighted sum is
+    returned (ties keep the smaller number of bands).
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    best: tuple[float, int, int] | None = None
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            error = false_positive_weight * _false_positive_area(
+                threshold, bands, rows
+            ) + false_negative_weight * _false_negative_area(threshold, bands, rows)
+            if best is None or error < best[0] - 1e-15:
+                best = (error, bands, rows)
+    assert best is not None
+    return best[1], best[2]
+
+
+def lsh_candidate_pairs(
+    signatures: np.ndarray, *, bands: int, rows: int, max_bucket: int = _DEFAULT_MAX_BUCKET
+) -> np.ndarray:
+    """Candidate pairs from MinHash LSH banding: shape ``(k, 2)`` int64, ``i < j``, sorted, unique.
+
+    Two documents are candidates when all ``rows`` signature values of at least one of ``bands``
+    bands agree. Each band is hashed to one 64-bit key per document and grouped by sorting. A bucket
+    with more than ``max_bucket`` members (e.g. thousands of copies of one boilerplate page) yields a
+    star of pairs to its first member rather than all ``L*(L-1)/2`` pairs.
+    """
+    signatures = np.asarray(signatures)
+    n, num_perm = signatures.shape
+    if bands < 1 or rows < 1 or bands * rows > num_perm:
+        raise ValueError(f"need bands*rows <= num_perm ({num_perm}), got {bands}x{rows}")
+    found = []
+    for band in range(bands):
+        key = np.full(n, band, dtype=_U64)
+        for col in range(band * rows, (band + 1) * rows):
+            key = _splitmix64(key ^ signatures[:, col].astype(_U64))
+        found.append(_pairs_from_keys(key, max_bucket))
+    return _unique_pairs(np.concatenate(found), n)
+

@@ -1,0 +1,95 @@
+"""SimHash fingerprints and Hamming-distance candidate pairs."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, _pairs_from_keys, _unique_pairs
+from dataflow.lib.dedup.shingles import Tokenize, _segments, _shingle_chunks
+
+_U64 = np.uint64
+
+
+def simhash_fingerprints(
+    texts: Sequence[str],
+    *,
+    ngram: int = 3,
+    bits: int = 64,
+    tokenize: Tokenize = "word",
+    normalize: bool = True,
+) -> np.ndarray:
+    """SimHash fingerprint of every text (uint64; only the low ``bits`` bits are used).
+
+    Each shingle (word/char ``ngram``-gram, counted with multiplicity) votes +1/-1 on every bit of its
+    64-bit hash; fingerprint bit k is set when more than half of the shingles have bit k set. The top
+    ``bits`` bits of each shingle hash vote, so fingerprints with fewer bits stay well mixed. Empty
+    documents get fingerprint 0.
+    """
+    if not 1 <= bits <= 64:
+        raise ValueError(f"bits must be in [1, 64], got {bits}")
+    fingerprints = np.zeros(len(texts), dtype=_U64)
+    block = 1 << 16
+    weights = _U64(1) << np.arange(bits, dtype=_U64)
+    for start, stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
+        hashes = hashes >> _U64(64 - bits)
+        votes = np.zeros((stop - start, bits), dtype=np.int64)  # +1 per set bit, -1 per clear bit
+        for lo in range(0, hashes.size, block):
+            h = hashes[lo : lo + block]
+            # (bits, rows) matrix, row k = bit k of every value (explicit little-endian byte view);
+            # transposed so the per-document sums run over contiguous memory.
+            as_bytes = h.astype("<u8").view(np.uint8).reshape(-1, 8)
+            bit_rows = np.ascontiguousarray(np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :bits].T)
+            run_start, docs = _segments(shingle_doc[lo : lo + block])
+            ones = np.add.reduceat(bit_rows, run_start, axis=1, dtype=np.int64).T
+            run_len = np.diff(np.append(run_start, h.size))
+            votes[docs] += 2 * ones - run_len[:, None]
+        fingerprints[start:stop] = ((votes > 0).astype(_U64) * weights).sum(axis=1, dtype=_U64)
+    return fingerprints
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x).astype(np.int64)
+    as_bytes = x.astype("<u8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(as_bytes, axis=1).sum(axis=1, dtype=np.int64)
+
+
+def simhash_candidate_pairs(
+    fingerprints: np.ndarray,
+    *,
+    max_distance: int = 3,
+    blocks: int | None = None,
+    bits: int = 64,
+    max_bucket: int = _DEFAULT_MAX_BUCKET,
+) -> np.ndarray:
+    """Pairs of fingerprints within Hamming distance ``max_distance``: ``(k, 2)`` int64, ``i < j``.
+
+    Permuted-block tables (Manku et al., 2007): the ``bits`` bits are cut into ``blocks`` contiguous
+    blocks (default ``max_distance + 1``). Two fingerprints differing in at most ``d`` bits agree
+    exactly on at least ``blocks - d`` blocks, so for every choice of ``blocks - d`` blocks we group
+    fingerprints by those bits (a sort per table) and pair up each group; candidates are then checked
+    with an exact popcount. More blocks -> more tables but longer keys and smaller groups. Buckets
+    larger than ``max_bucket`` are paired as a star (see :func:`lsh_candidate_pairs`), so pairs inside
+    huge groups of near-identical fingerprints may be reported only through their first member.
+    """
+    fps = np.asarray(fingerprints, dtype=_U64)
+    n = fps.size
+    if blocks is None:
+        blocks = max_distance + 1
+    if not max_distance + 1 <= blocks <= bits:
+        raise ValueError(f"blocks must be in [max_distance + 1, bits], got {blocks}")
+    edges = np.linspace(0, bits, blocks + 1).round().astype(int)
+    block_masks = [((1 << int(hi)) - 1) ^ ((1 << int(lo)) - 1) for lo, hi in zip(edges[:-1], edges[1:])]
+    found = []
+    for chosen in itertools.combinations(range(blocks), blocks - max_distance):
+        mask = _U64(sum(block_masks[k] for k in chosen))
+        found.append(_pairs_from_keys(fps & mask, max_bucket))
+    pairs = _unique_pairs(np.concatenate(found) if found else np.zeros((0, 2), np.int64), n)
+    if len(pairs) == 0:
+        return pairs
+    distance = _popcount(fps[pairs[:, 0]] ^ fps[pairs[:, 1]])
+    return pairs[distance <= max_distance]
+
