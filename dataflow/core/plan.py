@@ -156,7 +156,7 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, serving_fingerp
             serving += "|" + (own.fingerprint() if own is not None and hasattr(own, "fingerprint")
                               else embedder_fingerprint)
         # A template named in the params can be edited on disk (a user prompts_dir): its text counts.
-        templates = sorted(t.source for t in vars(op).values() if type(t).__name__ == "PromptTemplate")
+        templates = op.fingerprint_extras()
         payload = {
             "templates": templates,
             "op": f"{type(op).__module__}.{type(op).__qualname__}",
