@@ -33,6 +33,15 @@ def token_budget(max_chars: int, overhead: int = 32) -> int:
     return max_chars // CHARS_PER_TOKEN + overhead
 
 
+def pairs_budget(count: int, name: str, max_first_chars: int, max_second_chars: int, max_tokens: int | None
+                 ) -> int:
+    """``max_tokens`` of a call asking for ``count`` pairs of bounded strings (``name`` is the param, which
+    must lie in 1..50): the given one, or a budget that such an answer fits (40 characters of JSON a pair)."""
+    if not 1 <= count <= 50:
+        raise ValueError(f"{name} must be between 1 and 50")
+    return max_tokens or token_budget(count * (max_first_chars + max_second_chars + 40))
+
+
 def distinct_pairs(items: list[dict[str, Any]], first: str, second: str) -> Iterator[tuple[str, str]]:
     """(first, second) of each item, stripped; items with a blank side or repeating an earlier ``first``
     (ignoring case and spacing) are skipped."""

@@ -9,7 +9,7 @@ import pandas as pd
 from dataflow.core.llm_operator import LLMGenerator
 from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.general_text.llm._shared import bounded_string, distinct_pairs, token_budget
+from dataflow.operators.general_text.llm._shared import bounded_string, distinct_pairs, pairs_budget
 
 
 def pair_schema(max_instruction_chars: int = 300, max_response_chars: int = 1200) -> dict[str, Any]:
@@ -67,12 +67,10 @@ class CondorGenerator(LLMGenerator):
                  prompt_template: str = "general_text/condor_generate", system_prompt: str | None = None,
                  temperature: float = 0.7, max_tokens: int | None = None, seed: int | None = 0,
                  llm_serving: Any = None) -> None:
-        if not 1 <= num_pairs <= 50:
-            raise ValueError("num_pairs must be between 1 and 50")
-        budget = max_tokens or token_budget(num_pairs * (max_instruction_chars + max_response_chars + 40))
-        super().__init__(prompt_template, system_prompt, temperature, budget, seed, llm_serving)
         self.num_pairs = num_pairs
         self.max_instruction_chars, self.max_response_chars = max_instruction_chars, max_response_chars
+        budget = pairs_budget(num_pairs, "num_pairs", max_instruction_chars, max_response_chars, max_tokens)
+        super().__init__(prompt_template, system_prompt, temperature, budget, seed, llm_serving)
 
     def schema(self) -> dict[str, Any]:
         return pairs_schema(self.num_pairs, self.max_instruction_chars, self.max_response_chars)

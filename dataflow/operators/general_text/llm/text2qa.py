@@ -9,7 +9,7 @@ import pandas as pd
 from dataflow.core.llm_operator import LLMGenerator
 from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.general_text.llm._shared import bounded_string, distinct_pairs, token_budget
+from dataflow.operators.general_text.llm._shared import bounded_string, distinct_pairs, pairs_budget
 
 
 def qa_schema(num_qa: int, max_question_chars: int = 300, max_answer_chars: int = 400) -> dict[str, Any]:
@@ -49,9 +49,7 @@ class Text2QAGenerator(LLMGenerator):
                  prompt_template: str = "general_text/text2qa", system_prompt: str | None = None,
                  temperature: float = 0.0, max_tokens: int | None = None, seed: int | None = 0,
                  llm_serving: Any = None) -> None:
-        if not 1 <= num_qa <= 50:
-            raise ValueError("num_qa must be between 1 and 50")
-        budget = max_tokens or token_budget(num_qa * (max_question_chars + max_answer_chars + 40))
+        budget = pairs_budget(num_qa, "num_qa", max_question_chars, max_answer_chars, max_tokens)
         super().__init__(prompt_template, system_prompt, temperature, budget, seed, llm_serving)
         self.num_qa, self.max_question_chars, self.max_answer_chars = num_qa, max_question_chars, max_answer_chars
 
