@@ -396,7 +396,9 @@ class Filter(Operator):
         verdict = self.keep(batch, scores, ctx)
         mask, reasons = verdict if isinstance(verdict, tuple) else (verdict, self.default_reason)
         mask = np.asarray(mask, dtype=bool)
-        written = {ctx.cols[name]: _values(values) for name, values in named.items()
+        as_array = not isinstance(scores, Mapping)  # a single score column is written as an array
+        written = {ctx.cols[name]: np.asarray(_values(values)) if as_array else _values(values)
+                   for name, values in named.items()
                    if name in self._bindings and self._bindings[name].role == "output" and ctx.cols.get(name)}
         out = batch.assign(**written) if written else batch
         result = split_dropped(out, mask, reasons, list(written))
