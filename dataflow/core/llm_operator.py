@@ -25,7 +25,7 @@ It takes the base's constructor params: ``prompt_template`` (a registered name o
 kept together as one :class:`Sampling` in ``self.sampling``. Operators with their own constructor pass
 their settings to ``super().__init__``, which is the one place a :class:`Sampling` is built.
 
-Hooks, all optional but ``parse`` for a schema that is not ``{"output_key": answer}``:
+Hooks (each has a default; an :class:`LLMFilter` also writes ``keep``):
 
 * :meth:`LLMOperator.schema`: the JSON schema the answer must follow (validated and repaired by the
   serving), or ``None`` for free text.
@@ -35,7 +35,7 @@ Hooks, all optional but ``parse`` for a schema that is not ``{"output_key": answ
   for an answer that is unusable. The default writes the parsed JSON, or the stripped text (an empty
   text is rejected), to ``output_key``.
 * :meth:`LLMOperator.prompt_values`: values of the template variables in :attr:`provided_variables`
-  (from params). Variables in :attr:`prompt_inputs` are read from the bound columns; any other variable
+  (from params; a list is one value per row, so wrap a shared list: ``[value] * len(batch)``). Variables in :attr:`prompt_inputs` are read from the bound columns; any other variable
   of the template is a column of the row, which ``compile()`` checks like an input binding.
 * :meth:`LLMOperator.prompts`: one prompt per row; an entry may also be an ``LLMRequest`` (sampling set
   for that row, from ``self.sampling.request(...)``), a ``Reject`` (rejected without a call) or ``None``
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from dataflow.core.context import StepContext
 
 __all__ = ["LLMEvaluator", "LLMFilter", "LLMGenerator", "LLMOperator", "LLMRefiner", "Reject", "Sampling",
-           "column_texts", "text_of"]
+           "column_texts", "read_answer", "text_of"]
 
 
 class Sampling(pydantic.BaseModel):

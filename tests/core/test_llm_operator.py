@@ -38,17 +38,19 @@ class EchoServing:
 class SQLWriter(LLMGenerator):
     """The shape a new domain writes: its prompt, its schema and its parse; nothing else."""
 
-    default_template = "Write SQL for: {{ question }} (tables: {{ tables }})"
-    prompt_inputs = {"question": "input_key"}
     input_key = InputColumn("question")
     output_key = OutputColumn("sql", "str")
+    default_template = "Write SQL for: {{ question }} (tables: {{ tables }})"
+    prompt_inputs = {"question": "input_key"}
 
     def schema(self):
-        return {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"]}
+        return {"type": "object", "required": ["sql"], "properties": {"sql": {"type": "string"}}}
 
     def parse(self, answer):
         sql = answer.parsed["sql"].strip()
-        return {"output_key": sql} if sql.upper().startswith("SELECT") else Reject("not a SELECT query")
+        if not sql.upper().startswith("SELECT"):
+            return Reject("not a SELECT query")
+        return {"output_key": sql}
 
 
 def prompt(question: str, tables: str = "t") -> str:
