@@ -189,7 +189,7 @@ class ReasoningQuestionFusionGenerator(_QuestionSynthesis):
         questions = batch[ctx.cols.input_key].tolist()
         usable = [i for i, q in enumerate(questions) if not is_blank(q)]
         if self.shuffle:
-            rng = random.Random(f"{self.seed}:{batch['_row_id'].iloc[0] if len(batch) else ''}")
+            rng = random.Random(f"{self.sampling.seed}:{batch['_row_id'].iloc[0] if len(batch) else ''}")
             rng.shuffle(usable)
         return [(usable[k], usable[k + 1]) for k in range(0, len(usable) - 1, 2)]
 
