@@ -33,20 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 NAMES = [name for name, cls in OPERATORS.all().items() if cls.__module__.partition(".")[0] != "tests"]
 CHECKS = ("params", "declaration", "fingerprint", "empty_frame", "outputs")
 
-# (operator, check) -> what fails today, for operators in files another change owns. Each entry is a
-# strict xfail: once the operator is fixed its test fails until the entry is removed, so the set shrinks.
-_NO_TEMPLATE = ("the constructor requires 'template': give FormatStrPromptedGenerator "
-                "example_params = {'template': 'Summarize: {text}'}")
-_NO_INPUT = ("its defaults bind no input (no prompt_template, input_key=None), so it raises KeyError(None): "
-             "give PromptedGenerator example_params = {'prompt_template': 'Summarize: {{ text }}'}")
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("FormatStrPromptedGenerator", "params"): _NO_TEMPLATE,
-    ("FormatStrPromptedGenerator", "fingerprint"): _NO_TEMPLATE,
-    ("FormatStrPromptedGenerator", "empty_frame"): _NO_TEMPLATE,
-    ("FormatStrPromptedGenerator", "outputs"): _NO_TEMPLATE,
-    ("PromptedGenerator", "empty_frame"): _NO_INPUT,
-    ("PromptedGenerator", "outputs"): _NO_INPUT,
-}
+# (operator, check) -> why it fails today. Each entry is a strict xfail: once the operator is fixed its
+# test fails until the entry is removed, so the set only shrinks. Empty: every operator keeps the contract.
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def cases(check: str) -> list:

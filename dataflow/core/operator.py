@@ -16,6 +16,18 @@ batch logic. Kinds:
 * :class:`Evaluator` (``evaluate``): adds score columns.
 * :class:`DatasetOperator`: sees the whole dataset in two streaming passes (``scan`` every chunk, ``decide``
   once, ``apply`` to every chunk); dedup and dataset-level metrics are built on it.
+
+Rejected rows. A row the operator could not process (a failed LLM call, an unparseable answer) is not
+dropped as data: it goes to the step's rejects file with a reason, so a re-run can retry it. A kind
+hook rejects a row by putting :class:`Reject` ``("reason")`` in place of one of the row's values: in a
+column returned by ``generate``/``evaluate``/``refine``, in the ``scores`` of a filter, or in a row of
+a generated DataFrame (which rejects the parent of that row, and all its children)::
+
+    def evaluate(self, batch, ctx):
+        return {"n_digits": [Reject("not a number") if not t.isdigit() else len(t) for t in batch.text]}
+
+Rows a filter's ``score`` rejects never reach ``keep``. The LLM operator base
+(:mod:`dataflow.core.llm_operator`) uses this for every failed call.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,13 +53,22 @@ from dataflow.core.bindings import (  # noqa: F401 - re-exported: operator autho
     OutputColumn,
 )
 from dataflow.core.errors import BindingError, ParamsError
+from dataflow.core.resources import runtime_params
 
 if TYPE_CHECKING:
     from dataflow.core.context import StepContext
 
 KINDS = ("generate", "refine", "filter", "evaluate", "dedup")
-# Constructor arguments that are runtime objects rather than configuration.
-RUNTIME_PARAMS = ("llm_serving", "embedder")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A value a kind hook returns in place of a row's value: the row goes to the rejects with ``reason``."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,12 @@ class Operator:
     def teardown(self) -> None:
         """Called once in each worker after its last chunk: release what :meth:`setup` acquired."""
 
+    def fingerprint_extras(self) -> list[Any]:
+        """What decides the output besides params and bindings, as JSON-able values, for the step's
+        fingerprint: e.g. the text of a prompt template read from disk, which can change under the same
+        name. The base has none."""
+        return []
+
     # ----------------------------------------------------------------- metadata
     @classmethod
     def op_name(cls) -> str:
@@ -171,7 +198,7 @@ class Operator:
         """Check ``params`` against the schema; return them (runtime objects such as servings untouched)."""
         import pydantic
 
-        runtime = {k: params[k] for k in RUNTIME_PARAMS if k in params}
+        runtime = {k: params[k] for k in runtime_params() if k in params}
         config = {k: v for k, v in params.items() if k not in runtime}
         try:
             cls.params_model().model_validate(config)
@@ -185,7 +212,7 @@ class Operator:
     @property
     def params(self) -> dict[str, Any]:
         """The configuration this instance was built with (runtime objects excluded)."""
-        return {k: v for k, v in self.__dict__.get("_params", {}).items() if k not in RUNTIME_PARAMS}
+        return {k: v for k, v in self.__dict__.get("_params", {}).items() if k not in runtime_params()}
 
     @classmethod
     def binding_specs(cls) -> dict[str, Column]:
@@ -242,7 +269,8 @@ class Generator(Operator):
     ``generate`` returns either a mapping {column: values}, one value per input row, or a DataFrame with a
     ``_parent`` column giving, for each new row, the position of the input row it comes from (to add rows:
     several new rows may share a parent, and input rows without children are dropped with the reason
-    given by :attr:`no_output_reason`).
+    given by :attr:`no_output_reason`). A :class:`Reject` among the values rejects that row (in a
+    DataFrame: the parent of that row).
     """
 
     kind = "generate"
@@ -273,8 +301,10 @@ class Evaluator(Generator):
 class Refiner(Operator):
     """Rewrites one text column in place (or into ``output_key``).
 
-    Implement :meth:`refine_text` (one string) or, to vectorise, :meth:`refine` (a whole Series).
-    Missing values pass through unchanged.
+    Implement :meth:`refine_text` (one string) or, to vectorise, :meth:`refine` (a whole Series), or,
+    when the rewrite reads other columns too, :meth:`refine_rows` (the batch -> {column: values}: the
+    rewritten ``output_key`` and any side column). Missing values pass through unchanged. A
+    :class:`Reject` in place of a value rejects the row.
     """
 
     kind = "refine"
@@ -289,9 +319,12 @@ class Refiner(Operator):
         return pd.Series([fn(v) if isinstance(v, str) else v for v in values], index=values.index,
                          dtype=object)
 
-    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+    def refine_rows(self, batch: pd.DataFrame, ctx: StepContext) -> dict[str, Any]:
         cols = ctx.cols
-        return _assign(batch, {cols.output_key: self.refine(batch[cols.input_key], ctx)})
+        return {cols.output_key: self.refine(batch[cols.input_key], ctx)}
+
+    def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
+        return _assign(batch, self.refine_rows(batch, ctx))
 
 
 class Filter(Operator):
@@ -300,6 +333,10 @@ class Filter(Operator):
     Implement :meth:`keep` returning a boolean mask, or ``(mask, reasons)`` where ``reasons`` is one string
     or one string per row (used where the mask is False). If the operator declares an ``output_key``
     binding, :meth:`score` is computed and written there, so thresholds can be revisited later.
+
+    ``score`` may also return a mapping {name: values}: names that are output bindings are written to
+    their bound columns (when bound), and ``keep`` receives the whole mapping. Rows where a score is a
+    :class:`Reject` go to the rejects and are left out of what ``keep`` sees.
     """
 
     kind = "filter"
@@ -315,20 +352,28 @@ class Filter(Operator):
         return f"rejected by {self.op_name()}"
 
     def process(self, batch: pd.DataFrame, ctx: StepContext) -> BatchResult:
-        score_col = ctx.cols.get("output_key")
         scores = None
         if type(self).score is not Filter.score:
             scores = self.score(batch, ctx)
+        named = scores if isinstance(scores, Mapping) else {"output_key": scores} if scores is not None else {}
+        ok, rejected = _rejects(batch, named.values())
+        if rejected is not None:
+            batch = batch[ok]
+            named = {name: _take(values, ok) for name, values in named.items()}
+            scores = named if isinstance(scores, Mapping) else named["output_key"]
         verdict = self.keep(batch, scores, ctx)
         mask, reasons = verdict if isinstance(verdict, tuple) else (verdict, self.default_reason)
         mask = np.asarray(mask, dtype=bool)
-        out = batch
-        written = []
-        if score_col and scores is not None:
-            out = batch.assign(**{score_col: np.asarray(scores) if not isinstance(scores, pd.Series)
-                                  else scores.to_numpy()})
-            written = [score_col]
-        return split_dropped(out, mask, reasons, written)
+        as_array = not isinstance(scores, Mapping)  # a single score column is written as an array
+        written = {ctx.cols[name]: np.asarray(_values(values)) if as_array else _values(values)
+                   for name, values in named.items()
+                   if name in self._bindings and self._bindings[name].role == "output" and ctx.cols.get(name)}
+        out = batch.assign(**written) if written else batch
+        result = split_dropped(out, mask, reasons, list(written))
+        if rejected is not None:
+            result.rejected = rejected
+            result.kept = None  # rejected rows left too: the engine matches the survivors by row id
+        return result
 
 
 class RangeFilter(Filter):
@@ -383,31 +428,90 @@ class DatasetOperator(Operator):
 
 
 # --------------------------------------------------------------------- helpers shared by the kinds
+def _values(col: Any) -> Any:
+    return col.to_numpy() if isinstance(col, pd.Series) else col
+
+
+def _is_reject(value: Any) -> bool:
+    return type(value) is Reject
+
+
+def _reject_reasons(columns: Any) -> dict[int, str]:
+    """{row position: reason} of the rows holding a :class:`Reject` in any of ``columns`` (value
+    sequences of equal length); the first column's reason wins."""
+    reasons: dict[int, str] = {}
+    for col in columns:
+        col = _values(col)
+        if isinstance(col, np.ndarray) and col.dtype != object:
+            continue  # typed arrays cannot hold a Reject: skip the scan
+        for i, value in enumerate(col):
+            if _is_reject(value):
+                reasons.setdefault(i, value.reason)
+    return reasons
+
+
+def _rejected_rows(batch: pd.DataFrame, reasons: dict[int, str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """(mask of the rows not in ``reasons``, the rows in it with their reasons)."""
+    bad = sorted(reasons)
+    ok = np.ones(len(batch), dtype=bool)
+    ok[bad] = False
+    return ok, batch.iloc[bad].assign(**{REJECT_REASON: [reasons[i] for i in bad]})
+
+
+def _rejects(batch: pd.DataFrame, columns: Any) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+    """Split off the rows of ``batch`` holding a :class:`Reject` in ``columns``: (mask of the other rows,
+    the rejected rows with their reasons), or (None, None) when there are none."""
+    reasons = _reject_reasons(columns)
+    return _rejected_rows(batch, reasons) if reasons else (None, None)
+
+
+def _take(values: Any, mask: np.ndarray) -> Any:
+    if isinstance(values, (pd.Series, np.ndarray)):
+        return values[mask]
+    return [v for v, k in zip(values, mask) if k]
+
+
 def _assign(batch: pd.DataFrame, columns: dict[str, Any]) -> BatchResult:
     if not columns:
         return BatchResult(batch)
     values = {}
     for name, col in columns.items():
-        if isinstance(col, pd.Series):
-            col = col.to_numpy()
+        col = _values(col)
         if len(col) != len(batch):
             raise ValueError(f"column '{name}' has {len(col)} values for {len(batch)} rows")
         values[name] = col
+    ok, rejected = _rejects(batch, values.values())
+    if rejected is not None:
+        batch = batch[ok]
+        values = {name: _take(col, ok) for name, col in values.items()}
     out = batch.assign(**values)
-    return BatchResult(out, written=list(values))
+    return BatchResult(out, written=list(values), rejected=rejected)
 
 
 def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: str) -> BatchResult:
     """Rows of ``produced`` (with a ``_parent`` column of positions in ``batch``) replace their parents.
 
     Children inherit the parent's columns and get ids ``<parent id>.<k>``; parents without children are
-    dropped with ``no_output_reason``. Generators that add rows use it (directly, or by returning such a
-    DataFrame from :meth:`Generator.generate`)."""
+    dropped with ``no_output_reason``; parents of a row holding a :class:`Reject` go to the rejects with
+    its reason (their other children are discarded). Generators that add rows use it (directly, or by
+    returning such a DataFrame from :meth:`Generator.generate`)."""
     if "_parent" not in produced.columns:
         raise ValueError("a generated DataFrame needs a '_parent' column (input row positions)")
+    rejected = None
+    new_cols = [c for c in produced.columns if c != "_parent"]
+    child_reasons = _reject_reasons(produced[c] for c in new_cols)
+    if child_reasons:
+        of_child = produced["_parent"].to_numpy(dtype=np.int64)
+        reasons: dict[int, str] = {}
+        for child, why in sorted(child_reasons.items()):
+            reasons.setdefault(int(of_child[child]), why)
+        ok, rejected = _rejected_rows(batch, reasons)
+        survivors = ok[of_child]
+        # The surviving children point at their parents' positions in the batch without the rejects.
+        produced = produced[survivors].assign(_parent=(np.cumsum(ok) - 1)[of_child[survivors]])
+        batch = batch[ok]
     parents = produced["_parent"].to_numpy(dtype=np.int64)
     base = batch.iloc[parents].reset_index(drop=True)
-    new_cols = [c for c in produced.columns if c != "_parent"]
     for c in new_cols:
         base[c] = produced[c].to_numpy()
     # Child ids: "<parent id>.<k>" with k counting that parent's children, so ids stay stable on re-runs.
@@ -418,7 +522,7 @@ def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: s
     dropped = None
     if not has_child.all():
         dropped = batch[~has_child].assign(**{DROP_REASON: no_output_reason})
-    return BatchResult(base, written=new_cols, dropped=dropped, rows_changed=True)
+    return BatchResult(base, written=new_cols, dropped=dropped, rejected=rejected, rows_changed=True)
 
 
 def split_dropped(frame: pd.DataFrame, mask: np.ndarray, reasons: Any, written: Sequence[str] = ()
@@ -451,7 +555,7 @@ def _build_params_model(cls: type[Operator]):
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             extra = "allow"
             continue
-        if p.kind is inspect.Parameter.VAR_POSITIONAL or name in RUNTIME_PARAMS:
+        if p.kind is inspect.Parameter.VAR_POSITIONAL or name in runtime_params():
             continue
         annotation = hints.get(name, Any)
         default = ... if p.default is inspect.Parameter.empty else p.default

@@ -164,7 +164,7 @@ def fingerprint_steps(steps: list[Step], input_fingerprint: str, resources: dict
             fp = resource_fingerprint(kind, own) if own is not None else (resources or {}).get(kind, "")
             serving += ("" if kind == "llm" else "|") + fp
         # A template named in the params can be edited on disk (a user prompts_dir): its text counts.
-        templates = sorted(t.source for t in vars(op).values() if type(t).__name__ == "PromptTemplate")
+        templates = op.fingerprint_extras()
         payload = {
             "templates": templates,
             "op": f"{type(op).__module__}.{type(op).__qualname__}",

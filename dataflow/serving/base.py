@@ -1,4 +1,5 @@
-"""Request/result types and the ``LLMServing`` base class shared by every backend.
+"""The ``LLMServing`` base class shared by every backend (the request/result types it serves,
+``LLMRequest`` and ``LLMResult``, live in :mod:`dataflow.core.llm_types` and are re-exported here).
 
 A backend only has to turn a batch of fully-resolved chat calls into raw completions
 (``_complete_batch`` or ``_acomplete_batch``). Everything that must behave the same on every
@@ -20,60 +21,15 @@ from abc import ABC
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dataflow.core.llm_types import LLMRequest, LLMResult
 from dataflow.serving.schema import check_json_output, normalize_schema, repair_message
 
 if TYPE_CHECKING:
     from dataflow.serving.cache import ResponseCache
 
+__all__ = ["Call", "LLMRequest", "LLMResult", "LLMServing", "RawCompletion", "ServingStats"]
+
 DEFAULT_REPAIR_TRIES = 2
-
-
-@dataclass
-class LLMRequest:
-    """One chat completion to run: ``messages`` (chat format) or a plain ``prompt``."""
-
-    messages: list[dict] | None = None
-    prompt: str | None = None
-    system: str | None = None
-    json_schema: Any = None  # a JSON-schema dict or a pydantic model class
-    temperature: float = 0.0
-    max_tokens: int = 512
-    top_p: float = 1.0
-    seed: int | None = None
-    stop: list[str] | None = None
-
-    def chat_messages(self) -> list[dict]:
-        """The full message list sent to the model (system message first when given)."""
-        if self.messages is not None:
-            messages = [dict(m) for m in self.messages]
-        elif self.prompt is not None:
-            messages = [{"role": "user", "content": self.prompt}]
-        else:
-            raise ValueError("LLMRequest needs either messages or prompt")
-        if self.system is not None:
-            if messages and messages[0].get("role") == "system":
-                messages[0] = {"role": "system", "content": self.system}
-            else:
-                messages.insert(0, {"role": "system", "content": self.system})
-        return messages
-
-
-@dataclass
-class LLMResult:
-    """The outcome of one request; ``error`` is set (never a silent ``None`` text) on failure."""
-
-    text: str | None = None
-    parsed: Any = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    latency_s: float = 0.0
-    cached: bool = False
-    error: str | None = None
-    reasoning: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass

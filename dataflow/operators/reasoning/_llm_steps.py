@@ -1,9 +1,5 @@
-"""Plumbing shared by the LLM operators of the reasoning domain: templates, calls, failed rows.
-
-A reasoning prompt template reads a few variables the operator supplies itself (``question``,
-``question_a``/``question_b``, ``categories``, ...); every other variable it uses is a column of the
-row, which ``compile()`` checks like any input binding.
-"""
+"""What the LLM operators of the reasoning domain share: the question as the template's ``question``,
+and blank questions rejected without a call."""
 
 from __future__ import annotations
 
@@ -11,26 +7,22 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import REJECT_REASON
-from dataflow.operators.core_text._llm import TemplatedLLM as SharedTemplatedLLM
-from dataflow.operators.core_text._llm import ask
+from dataflow.core.operator import Reject
 
-__all__ = ["TemplatedLLM", "ask", "is_blank", "rejected_rows"]
-
-
-class TemplatedLLM(SharedTemplatedLLM):
-    """The shared template mixin; in this domain the operator fills ``question`` by default."""
-
-    provided_variables: frozenset[str] = frozenset({"question"})
+__all__ = ["QuestionPrompts", "is_blank"]
 
 
 def is_blank(value: Any) -> bool:
     return not isinstance(value, str) or not value.strip()
 
 
-def rejected_rows(batch: pd.DataFrame, failures: dict[int, str]) -> pd.DataFrame | None:
-    """Rows of ``batch`` (by position) that could not be processed, each with its reason."""
-    if not failures:
-        return None
-    bad = sorted(failures)
-    return batch.iloc[bad].assign(**{REJECT_REASON: [failures[i] for i in bad]})
+class QuestionPrompts:
+    """Mixed into an LLM kind: the template's ``question`` is the ``input_key`` column, and rows whose
+    question is blank are rejected (``empty question``) without a call."""
+
+    prompt_inputs = {"question": "input_key"}
+
+    def prompts(self, batch: pd.DataFrame, ctx: Any) -> list[Any]:
+        prompts = super().prompts(batch, ctx)  # type: ignore[misc]
+        questions = batch[ctx.cols.input_key].tolist()
+        return [Reject("empty question") if is_blank(q) else p for q, p in zip(questions, prompts)]

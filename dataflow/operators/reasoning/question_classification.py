@@ -6,9 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import BatchResult, Evaluator, InputColumn, OutputColumn
+from dataflow.core.llm_operator import LLMEvaluator
+from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning._llm_steps import TemplatedLLM, ask, is_blank, rejected_rows
+from dataflow.operators.reasoning._llm_steps import QuestionPrompts
 
 DEFAULT_CATEGORIES = (
     "arithmetic",
@@ -22,39 +23,10 @@ DEFAULT_CATEGORIES = (
 )
 
 
-class _QuestionLabeler(TemplatedLLM, Evaluator):
+class _QuestionLabeler(QuestionPrompts, LLMEvaluator):
     """One schema-constrained call per question; blank questions and failed calls go to the rejects."""
 
-    resources = ("llm",)
     input_key = InputColumn("question")
-    system_prompt: str | None
-    max_tokens: int
-
-    def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def template_values(self, n: int) -> dict[str, list[Any]]:
-        return {}
-
-    def columns_from(self, parsed: list[dict[str, Any]], ctx: Any) -> dict[str, list[Any]]:
-        raise NotImplementedError
-
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        questions = batch[ctx.cols.input_key].tolist()
-        failures = {i: "empty question" for i, q in enumerate(questions) if is_blank(q)}
-        todo = [i for i in range(len(batch)) if i not in failures]
-        prompts = self.render_prompts(batch.iloc[todo], question=[questions[i] for i in todo],
-                                      **self.template_values(len(todo)))
-        results = ask(ctx, prompts, system=self.system_prompt, json_schema=self.schema(),
-                      max_tokens=self.max_tokens)
-        for i, result in zip(todo, results):
-            if result.error is not None:
-                failures[i] = f"llm: {result.error}"
-        ok = [i for i in range(len(batch)) if i not in failures]
-        by_row = {i: r.parsed for i, r in zip(todo, results) if r.error is None}
-        columns = self.columns_from([by_row[i] for i in ok], ctx)
-        return BatchResult(batch.iloc[ok].assign(**columns), written=list(columns),
-                           rejected=rejected_rows(batch, failures))
 
 
 @register_operator
@@ -72,11 +44,7 @@ class ReasoningQuestionDifficultySampleEvaluator(_QuestionLabeler):
 
     def __init__(self, prompt_template: str = "reasoning/question_difficulty", system_prompt: str | None = None,
                  max_tokens: int = 128, llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
-        self.max_tokens = max_tokens
-        self._setup_template()
+        super().__init__(prompt_template, system_prompt, max_tokens=max_tokens, llm_serving=llm_serving)
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -89,11 +57,8 @@ class ReasoningQuestionDifficultySampleEvaluator(_QuestionLabeler):
             "additionalProperties": False,
         }
 
-    def columns_from(self, parsed: list[dict[str, Any]], ctx: Any) -> dict[str, list[Any]]:
-        columns = {ctx.cols.output_key: [int(p["difficulty"]) for p in parsed]}
-        if ctx.cols.get("output_reason_key"):
-            columns[ctx.cols.output_reason_key] = [str(p["reason"]).strip() for p in parsed]
-        return columns
+    def parse(self, answer: Any) -> dict[str, Any]:
+        return {"output_key": int(answer.parsed["difficulty"]), "output_reason_key": str(answer.parsed["reason"]).strip()}
 
 
 @register_operator
@@ -106,20 +71,16 @@ class ReasoningQuestionCategorySampleEvaluator(_QuestionLabeler):
     rejects.
     """
 
+    provided_variables = frozenset({"categories"})
     output_key = OutputColumn("question_category", "str")
 
     def __init__(self, categories: list[str] | None = None,
                  prompt_template: str = "reasoning/question_category", system_prompt: str | None = None,
                  max_tokens: int = 32, llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
+        super().__init__(prompt_template, system_prompt, max_tokens=max_tokens, llm_serving=llm_serving)
         self.categories = list(categories) if categories is not None else list(DEFAULT_CATEGORIES)
         if not self.categories or len(set(self.categories)) != len(self.categories):
             raise ValueError("categories must be a non-empty list without repeats")
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
-        self.max_tokens = max_tokens
-        self.provided_variables = frozenset({"question", "categories"})
-        self._setup_template()
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -129,8 +90,8 @@ class ReasoningQuestionCategorySampleEvaluator(_QuestionLabeler):
             "additionalProperties": False,
         }
 
-    def template_values(self, n: int) -> dict[str, list[Any]]:
-        return {"categories": [self.categories] * n}
+    def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        return {"categories": [self.categories] * len(batch)}  # one list for every row
 
-    def columns_from(self, parsed: list[dict[str, Any]], ctx: Any) -> dict[str, list[Any]]:
-        return {ctx.cols.output_key: [str(p["category"]) for p in parsed]}
+    def parse(self, answer: Any) -> dict[str, Any]:
+        return {"output_key": str(answer.parsed["category"])}

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataflow.core.operator import BatchResult, Filter, InputColumn, OutputColumn, split_dropped
+from dataflow.core.llm_operator import LLMFilter
+from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning._llm_steps import TemplatedLLM, ask, is_blank, rejected_rows
+from dataflow.operators.reasoning._llm_steps import is_blank
 
 QUESTION_CHECK_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -23,7 +24,7 @@ QUESTION_CHECK_SCHEMA: dict[str, Any] = {
 
 
 @register_operator
-class ReasoningQuestionFilter(TemplatedLLM, Filter):
+class ReasoningQuestionFilter(LLMFilter):
     """Keeps math questions the LLM judges well formed and solvable.
 
     The model answers with the JSON schema ``{"reason": str, "is_valid": bool}`` (the reason comes first
@@ -37,7 +38,7 @@ class ReasoningQuestionFilter(TemplatedLLM, Filter):
     they are, without a call.
     """
 
-    resources = ("llm",)
+    prompt_inputs = {"question": "input_key"}
     input_key = InputColumn("question")
     input_source_key = InputColumn(None, "str", nullable=True,
                                    description="rows whose value is in check_sources are checked")
@@ -46,12 +47,8 @@ class ReasoningQuestionFilter(TemplatedLLM, Filter):
     def __init__(self, prompt_template: str = "reasoning/question_filter", system_prompt: str | None = None,
                  check_sources: list[str] | None = None, max_tokens: int = 128,
                  llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
+        super().__init__(prompt_template, system_prompt, max_tokens=max_tokens, llm_serving=llm_serving)
         self.check_sources = list(check_sources) if check_sources is not None else None
-        self.max_tokens = max_tokens
-        self._setup_template()
 
     def _rows_to_check(self, batch: pd.DataFrame, ctx: Any) -> np.ndarray:
         source_col = ctx.cols.get("input_source_key")
@@ -59,37 +56,26 @@ class ReasoningQuestionFilter(TemplatedLLM, Filter):
             return np.ones(len(batch), dtype=bool)
         return batch[source_col].isin(self.check_sources).to_numpy()
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
+    def _asked(self, batch: pd.DataFrame, ctx: Any) -> np.ndarray:
+        """Rows the model is asked about: checked, with a question."""
         questions = batch[ctx.cols.input_key].tolist()
-        check = self._rows_to_check(batch, ctx)
-        mask = np.ones(len(batch), dtype=bool)
+        return self._rows_to_check(batch, ctx) & np.array([not is_blank(q) for q in questions], dtype=bool)
+
+    def schema(self) -> dict[str, Any]:
+        return QUESTION_CHECK_SCHEMA
+
+    def prompts(self, batch: pd.DataFrame, ctx: Any) -> list[Any]:
+        return [p if asked else None for p, asked in zip(super().prompts(batch, ctx), self._asked(batch, ctx))]
+
+    def parse(self, answer: Any) -> dict[str, Any]:
+        return {"output_reason_key": str(answer.parsed["reason"]).strip(), "is_valid": answer.parsed["is_valid"]}
+
+    def keep(self, batch: pd.DataFrame, scores: dict[str, Any], ctx: Any) -> Any:
+        blank = self._rows_to_check(batch, ctx) & ~self._asked(batch, ctx)
+        # No row was asked (an empty batch, or blank questions only): the answers carry no verdict key.
+        verdicts = scores.get("is_valid", [None] * len(batch))
+        invalid = np.array([v is not None and not v for v in verdicts], dtype=bool)
         reasons = np.full(len(batch), "", dtype=object)
-        model_reasons: list[Any] = [None] * len(batch)
-        blank = [i for i, q in enumerate(questions) if check[i] and is_blank(q)]
-        mask[blank] = False
         reasons[blank] = "empty question"
-        todo = [i for i in range(len(batch)) if check[i] and i not in set(blank)]
-        prompts = self.render_prompts(batch.iloc[todo], question=[questions[i] for i in todo])
-        results = ask(ctx, prompts, system=self.system_prompt, json_schema=QUESTION_CHECK_SCHEMA,
-                      max_tokens=self.max_tokens)
-        failures: dict[int, str] = {}
-        for i, result in zip(todo, results):
-            if result.error is not None:
-                failures[i] = f"llm: {result.error}"
-                continue
-            model_reasons[i] = str(result.parsed["reason"]).strip()
-            if not result.parsed["is_valid"]:
-                mask[i] = False
-                reasons[i] = f"invalid question: {model_reasons[i]}"
-        ok = np.array([i not in failures for i in range(len(batch))], dtype=bool)
-        frame = batch
-        written: list[str] = []
-        reason_col = ctx.cols.get("output_reason_key")
-        if reason_col:
-            frame = batch.assign(**{reason_col: model_reasons})
-            written = [reason_col]
-        result = split_dropped(frame[ok], mask[ok], reasons[ok], written)
-        result.rejected = rejected_rows(batch, failures)
-        if failures:
-            result.kept = None  # rejected rows left as well: the engine matches rows by id
-        return result
+        reasons[invalid] = [f"invalid question: {r}" for r in np.asarray(scores["output_reason_key"], dtype=object)[invalid]]
+        return ~(blank | invalid), reasons

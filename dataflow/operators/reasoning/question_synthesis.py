@@ -9,18 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataflow.core.operator import (
-    REJECT_REASON,
-    ROW_ID,
-    BatchResult,
-    Bindings,
-    Generator,
-    InputColumn,
-    OutputColumn,
-    expand_rows,
-)
+from dataflow.core.llm_operator import LLMGenerator
+from dataflow.core.operator import ROW_ID, Bindings, InputColumn, OutputColumn, Reject
 from dataflow.core.registry import register_operator
-from dataflow.operators.reasoning._llm_steps import TemplatedLLM, is_blank
+from dataflow.operators.reasoning._llm_steps import is_blank
 
 MIN_QUESTION_CHARS = 15
 MAX_QUESTION_CHARS = 1200
@@ -30,31 +22,21 @@ def _question_key(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
-class _QuestionSynthesis(TemplatedLLM, Generator):
+class _QuestionSynthesis(LLMGenerator):
     """Rows out = (the seed rows, when ``keep_seed``) + the new questions, each tagged with its source."""
 
-    resources = ("llm",)
     input_key = InputColumn("question")
     output_key = OutputColumn(None, "str", description="where questions go; defaults to input_key")
     output_source_key = OutputColumn("question_source", "str",
                                      description="'seed' for kept input rows, else how the row was made")
     new_source: str = "generated"
 
-    prompt_template: str
     keep_seed: bool
     clear_columns: list[str]
 
-    def _configure(self, keep_seed: bool, clear_columns: list[str] | None, prompt_template: str,
-                   system_prompt: str | None, temperature: float, max_tokens: int, seed: int) -> None:
-        """The settings both synthesis operators share (their constructors add their own)."""
-        self.keep_seed = keep_seed
-        self.clear_columns = list(clear_columns or [])
-        self.prompt_template = prompt_template
-        self.system_prompt = system_prompt
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.seed = seed
-        self._setup_template()
+    def row_request(self, prompt: str, row_id: Any) -> Any:
+        """A request sampled with a seed of its own, derived from the row id (stable on re-runs)."""
+        return self.sampling.request(prompt, self.schema(), seed=_row_seed(self.sampling.seed or 0, row_id))
 
     def output_columns(self, bindings: Bindings) -> list[str]:
         cols = super().output_columns(bindings)
@@ -64,9 +46,9 @@ class _QuestionSynthesis(TemplatedLLM, Generator):
         return [*dict.fromkeys(c for c in cols if c not in self.clear_columns or c == bindings.get("output_key"))]
 
     def _expand(self, batch: pd.DataFrame, ctx: Any, children: dict[int, list[str]],
-                failures: dict[int, str], new_row_values: dict[str, dict[int, Any]] | None = None
-                ) -> BatchResult:
-        """Build the output rows: per input row, its seed copy (if kept) and then its new questions.
+                failures: dict[int, Reject], new_row_values: dict[str, dict[int, Any]] | None = None
+                ) -> pd.DataFrame:
+        """The output rows: per input row, its seed copy (if kept) and then its new questions.
 
         ``new_row_values`` = {column: {parent position: value}} for extra columns set on new rows only.
         """
@@ -97,20 +79,15 @@ class _QuestionSynthesis(TemplatedLLM, Generator):
         for col, by_parent in (new_row_values or {}).items():
             produced[col] = pd.Series([by_parent.get(p) if new else None for p, new in zip(parents, is_new)],
                                       dtype=object)
-        result = expand_rows(batch, produced, self.no_output_reason)
         if failures and self.keep_seed:
             ctx.log.warning("%s: %d call(s) failed; those seeds got no new question (first: %s)",
                             self.op_name(), len(failures), next(iter(failures.values())))
         elif failures:
             # A failed call with no seed copy kept: a reject (with the error), not an ordinary drop.
             failed = sorted(failures)
-            result.rejected = batch.iloc[failed].assign(**{REJECT_REASON: [failures[i] for i in failed]})
-            if result.dropped is not None:
-                failed_ids = set(batch.iloc[failed][ROW_ID].tolist())
-                still = ~result.dropped[ROW_ID].isin(failed_ids)
-                result.dropped = result.dropped[still] if still.any() else None
-        result.metrics = {"new_questions": int(is_new.sum()), "failed_calls": len(failures)}
-        return result
+            produced = pd.concat([produced, pd.DataFrame({"_parent": np.asarray(failed, dtype=np.int64),
+                                                          out_col: [failures[i] for i in failed]})])
+        return produced
 
     @staticmethod
     def _clean_new(candidates: list[Any], seen: set[str]) -> list[str]:
@@ -143,17 +120,17 @@ class ReasoningQuestionGenerator(_QuestionSynthesis):
     """
 
     no_output_reason = "no new question generated"
-    provided_variables = frozenset({"question", "num_questions"})
+    prompt_inputs = {"question": "input_key"}
+    provided_variables = frozenset({"num_questions"})
 
     def __init__(self, num_prompts: int = 1, keep_seed: bool = True, clear_columns: list[str] | None = None,
                  prompt_template: str = "reasoning/question_generate", system_prompt: str | None = None,
                  temperature: float = 0.8, max_tokens: int = 256, seed: int = 0, llm_serving: Any = None
                  ) -> None:
-        super().__init__(llm_serving)
+        super().__init__(prompt_template, system_prompt, temperature, max_tokens, seed, llm_serving)
         if num_prompts < 1:
             raise ValueError("num_prompts must be >= 1")
-        self.num_prompts = num_prompts
-        self._configure(keep_seed, clear_columns, prompt_template, system_prompt, temperature, max_tokens, seed)
+        self.num_prompts, self.keep_seed, self.clear_columns = num_prompts, keep_seed, list(clear_columns or [])
 
     def schema(self) -> dict[str, Any]:
         item = {"type": "string"}  # lengths are checked after parsing: bounded strings make slow grammars
@@ -165,28 +142,23 @@ class ReasoningQuestionGenerator(_QuestionSynthesis):
             "additionalProperties": False,
         }
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        questions = batch[ctx.cols.input_key].tolist()
-        todo = [i for i, q in enumerate(questions) if not is_blank(q)]
-        prompts = self.render_prompts(batch.iloc[todo], question=[questions[i] for i in todo],
-                                      num_questions=[self.num_prompts] * len(todo))
-        # One request per row, each with its own sampling seed derived from the row id (stable on re-runs).
-        from dataflow.serving.base import LLMRequest
+    def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        return {"num_questions": self.num_prompts}
 
-        row_ids = batch[ROW_ID].tolist()
-        requests = [LLMRequest(prompt=p, system=self.system_prompt, json_schema=self.schema(),
-                               temperature=self.temperature, max_tokens=self.max_tokens,
-                               seed=_row_seed(self.seed, row_ids[i]))
-                    for i, p in zip(todo, prompts)]
-        results = ctx.serving.generate(requests) if requests else []
-        children: dict[int, list[str]] = {}
-        failures: dict[int, str] = {}
-        for i, result in zip(todo, results):
-            if result.error is not None:
-                failures[i] = f"llm: {result.error}"
-                continue
-            seen = {_question_key(questions[i])}
-            children[i] = self._clean_new(list(result.parsed.get("questions", [])), seen)
+    def prompts(self, batch: pd.DataFrame, ctx: Any) -> list[Any]:
+        questions = batch[ctx.cols.input_key].tolist()
+        return [None if is_blank(q) else self.row_request(p, row_id)
+                for q, p, row_id in zip(questions, super().prompts(batch, ctx), batch[ROW_ID].tolist())]
+
+    def parse(self, answer: Any) -> list[Any]:
+        return list(answer.parsed.get("questions", []))
+
+    def generate(self, batch: pd.DataFrame, ctx: Any) -> pd.DataFrame:
+        questions = batch[ctx.cols.input_key].tolist()
+        answers = self.ask(batch, ctx)
+        failures = {i: a for i, a in enumerate(answers) if isinstance(a, Reject)}
+        children = {i: self._clean_new(a, {_question_key(questions[i])}) for i, a in enumerate(answers)
+                    if isinstance(a, list)}
         return self._expand(batch, ctx, children, failures)
 
 
@@ -210,47 +182,49 @@ class ReasoningQuestionFusionGenerator(_QuestionSynthesis):
                  prompt_template: str = "reasoning/question_fusion", system_prompt: str | None = None,
                  temperature: float = 0.7, max_tokens: int = 256, seed: int = 0, llm_serving: Any = None
                  ) -> None:
-        super().__init__(llm_serving)
-        self.shuffle = shuffle
-        self._configure(keep_seed, clear_columns, prompt_template, system_prompt, temperature, max_tokens, seed)
+        super().__init__(prompt_template, system_prompt, temperature, max_tokens, seed, llm_serving)
+        self.shuffle, self.keep_seed, self.clear_columns = shuffle, keep_seed, list(clear_columns or [])
 
     def pairs(self, batch: pd.DataFrame, ctx: Any) -> list[tuple[int, int]]:
         questions = batch[ctx.cols.input_key].tolist()
         usable = [i for i, q in enumerate(questions) if not is_blank(q)]
         if self.shuffle:
-            rng = random.Random(f"{self.seed}:{batch['_row_id'].iloc[0] if len(batch) else ''}")
+            rng = random.Random(f"{self.sampling.seed}:{batch['_row_id'].iloc[0] if len(batch) else ''}")
             rng.shuffle(usable)
         return [(usable[k], usable[k + 1]) for k in range(0, len(usable) - 1, 2)]
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        from dataflow.serving.base import LLMRequest
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "properties": {"question": {"type": "string"}},
+                "required": ["question"], "additionalProperties": False}
 
-        schema = {"type": "object",
-                  "properties": {"question": {"type": "string"}},
-                  "required": ["question"], "additionalProperties": False}
+    def parse(self, answer: Any) -> list[Any]:
+        return [answer.parsed.get("question")]
+
+    def generate(self, batch: pd.DataFrame, ctx: Any) -> pd.DataFrame:
         questions = batch[ctx.cols.input_key].tolist()
         row_ids = batch[ROW_ID].tolist()
         pairs = self.pairs(batch, ctx)
         firsts = [a for a, _ in pairs]
-        prompts = self.render_prompts(batch.iloc[firsts], question_a=[questions[a] for a, _ in pairs],
-                                      question_b=[questions[b] for _, b in pairs])
-        requests = [LLMRequest(prompt=p, system=self.system_prompt, json_schema=schema,
-                               temperature=self.temperature, max_tokens=self.max_tokens,
-                               seed=_row_seed(self.seed, row_ids[a])) for p, (a, _) in zip(prompts, pairs)]
-        results = ctx.serving.generate(requests) if requests else []
+        rendered = self.render_prompts(batch.iloc[firsts], question_a=[questions[a] for a, _ in pairs],
+                                       question_b=[questions[b] for _, b in pairs])
+        # One call per pair, asked on the row of its first question.
+        prompts: list[Any] = [None] * len(batch)
+        for p, a in zip(rendered, firsts):
+            prompts[a] = self.row_request(p, row_ids[a])
+        answers = self.ask(batch, ctx, prompts)
         children: dict[int, list[str]] = {}
         partners: dict[int, str] = {}
-        failures: dict[int, str] = {}
-        for (a, b), result in zip(pairs, results):
-            if result.error is not None:
-                failures[a] = failures[b] = f"llm: {result.error}"
+        failures: dict[int, Reject] = {}
+        for a, b in pairs:
+            if isinstance(answers[a], Reject):
+                failures[a] = failures[b] = answers[a]
                 continue
-            seen = {_question_key(questions[a]), _question_key(questions[b])}
-            children[a] = self._clean_new([result.parsed.get("question")], seen)
+            children[a] = self._clean_new(answers[a], {_question_key(questions[a]), _question_key(questions[b])})
             partners[a] = str(row_ids[b])
         partner_col = ctx.cols.get("output_partner_key")
         extra = {partner_col: partners} if partner_col else None
         return self._expand(batch, ctx, children, failures, extra)
+
 
 def _row_seed(base: int, row_id: Any) -> int:
     """A sampling seed per (operator seed, row id): distinct rows sample differently, re-runs repeat."""

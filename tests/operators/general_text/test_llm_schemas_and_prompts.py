@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from dataflow.core.errors import CompileError
-from dataflow.core.operator import DROP_REASON, REJECT_REASON, ROW_ID
+from dataflow.core.operator import DROP_REASON, REJECT_REASON, ROW_ID, Reject, expand_rows
 from dataflow.core.pipeline import Pipeline
 from dataflow.core.registry import OPERATORS
-from dataflow.operators.general_text.llm._shared import expand_children, token_budget
+from dataflow.operators.general_text.llm._shared import token_budget
 from dataflow.operators.general_text.llm.alpagasus import AlpagasusFilter, AlpagasusScorer
 from dataflow.operators.general_text.llm.condor_generator import CondorGenerator, pairs_schema
 from dataflow.operators.general_text.llm.condor_refiner import CondorRefiner
@@ -82,9 +82,9 @@ def test_default_token_budget_fits_the_largest_valid_answer():
     op = CondorGenerator(num_pairs=4, max_instruction_chars=100, max_response_chars=300)
     largest = {"pairs": [{"instruction": "i" * 100, "response": "r" * 300}] * 4}
     # A generous 3 characters per token: a maximal answer still fits, so it cannot be cut.
-    assert op.max_tokens >= len(json.dumps(largest)) / 3
+    assert op.sampling.max_tokens >= len(json.dumps(largest)) / 3
     assert token_budget(300) >= 100
-    assert CondorGenerator(max_tokens=77).max_tokens == 77
+    assert CondorGenerator(max_tokens=77).sampling.max_tokens == 77
 
 
 def test_quality_and_qa_schemas():
@@ -175,10 +175,11 @@ def test_condor_rows_from_answer_expand_under_their_topic():
                       {"instruction": "When is a left join useful?", "response": "To keep unmatched rows."}]},
         1: {"pairs": [{"instruction": "Write a haiku about rain.", "response": "Soft rain on the roof"}]},
     }
-    children = {i: op.rows_from_answer(parsed, cols) for i, parsed in answers.items()}
-    assert [r["instruction"] for r in children[0]] == ["Explain an inner join.", "When is a left join useful?"]
-    result = expand_children(batch, children, op.output_columns(cols), {2: "llm: not valid JSON"},
-                             op.no_output_reason)
+    children = [op.parse(SimpleNamespace(parsed=answers[0])), op.parse(SimpleNamespace(parsed=answers[1])),
+                Reject("llm: not valid JSON")]
+    assert [r["output_instruction_key"] for r in children[0]] == ["Explain an inner join.",
+                                                                  "When is a left join useful?"]
+    result = expand_rows(batch, op.answer_rows(children, cols), op.no_output_reason)
     out = result.frame
     assert out[ROW_ID].tolist() == ["1.0", "1.1", "2.0"]
     assert out["topic"].tolist() == ["sql joins", "sql joins", "haiku"]
@@ -194,9 +195,9 @@ def test_parent_without_pairs_is_dropped_with_reason():
     op = CondorGenerator(num_pairs=2)
     cols = op.resolve_bindings({"output_input_key": None})
     batch = frame([{"topic": "a"}, {"topic": "b"}])
-    children = {0: op.rows_from_answer({"pairs": [{"instruction": "   ", "response": "x"}]}, cols),
-                1: op.rows_from_answer({"pairs": [{"instruction": "Name a colour.", "response": "Red"}]}, cols)}
-    result = expand_children(batch, children, op.output_columns(cols), {}, op.no_output_reason)
+    children = [op.parse(SimpleNamespace(parsed={"pairs": [{"instruction": "   ", "response": "x"}]})),
+                op.parse(SimpleNamespace(parsed={"pairs": [{"instruction": "Name a colour.", "response": "Red"}]}))]
+    result = expand_rows(batch, op.answer_rows(children, cols), op.no_output_reason)
     assert result.frame[ROW_ID].tolist() == ["2.0"] and "input" not in result.frame
     assert result.dropped[ROW_ID].tolist() == ["1"]
     assert result.dropped[DROP_REASON].tolist() == ["no pairs generated"]
@@ -205,9 +206,10 @@ def test_parent_without_pairs_is_dropped_with_reason():
 def test_text2qa_rows_from_answer():
     op = Text2QAGenerator(num_qa=3)
     cols = op.resolve_bindings({"output_question_key": "q", "output_answer_key": "a"})
-    rows = op.rows_from_answer({"qa_pairs": [{"question": "Who wrote it?", "answer": " Ann "},
-                                             {"question": "who wrote it?", "answer": "Ann"}]}, cols)
-    assert rows == [{"q": "Who wrote it?", "a": "Ann"}]
+    rows = op.parse(SimpleNamespace(parsed={"qa_pairs": [{"question": "Who wrote it?", "answer": " Ann "},
+                                                         {"question": "who wrote it?", "answer": "Ann"}]}))
+    assert rows == [{"output_question_key": "Who wrote it?", "output_answer_key": "Ann"}]
+    assert op.answer_rows([rows], cols).to_dict("records") == [{"_parent": 0, "q": "Who wrote it?", "a": "Ann"}]
 
 
 def test_params_are_validated():

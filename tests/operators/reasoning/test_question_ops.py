@@ -125,6 +125,22 @@ def test_question_fusion_pairs_rows_and_records_partner() -> None:
     assert frame[frame["question_source"] == "seed"]["fusion_partner"].isna().all()
 
 
+def test_shuffled_fusion_pairs_by_seed_and_repeats_on_rerun() -> None:
+    def fuse(call):
+        text = user_text(call)
+        return as_json(question="Fused: " + text.split("Problem A:\n", 1)[1].split("\n\n")[0])
+
+    rows = [{"question": f"How many is {k} + {k}?"} for k in range(6)]
+    runs = []
+    for _ in range(2):
+        storage = DataFrameStorage(rows)
+        ReasoningQuestionFusionGenerator(seed=3, keep_seed=False, llm_serving=ScriptedServing(fuse)).run(storage)
+        runs.append(storage.frame[["_row_id", "fusion_partner"]].values.tolist())
+    assert runs[0] == runs[1] and len(runs[0]) == 3  # three pairs, the same ones on a re-run
+    paired = {r for row_id, partner in runs[0] for r in (row_id.split(".")[0], partner)}
+    assert paired == {str(k) for k in range(1, 7)}
+
+
 def test_difficulty_and_category_are_schema_constrained() -> None:
     def label(call):
         props = call.schema["properties"]

@@ -1,33 +1,13 @@
-"""Plumbing shared by the general-text LLM operators: templates with operator-supplied variables,
-bounded JSON schemas, rejected rows and row expansion from parsed answers."""
+"""Pieces shared by the general-text LLM operators: bounded JSON schemas, token budgets, pair cleanup."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
-
-import pandas as pd
-
-from dataflow.core.operator import REJECT_REASON, BatchResult, expand_rows
-from dataflow.operators.core_text._llm import TemplatedLLM
-
-__all__ = ["CHARS_PER_TOKEN", "TemplatedLLM"]  # TemplatedLLM is re-exported for the operators here
 
 # Upper bound on characters per token used to size ``max_tokens`` from a schema's string bounds.
 # English text runs ~4 characters per token; 3 leaves room for JSON escapes and punctuation-heavy text.
 CHARS_PER_TOKEN = 3
-
-
-def text_of(value: Any) -> str:
-    """A cell as prompt text: missing values (None, NaN) become the empty string."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
-
-
-def column_texts(batch: pd.DataFrame, column: str | None) -> list[str]:
-    if not column:
-        return [""] * len(batch)
-    return [text_of(v) for v in batch[column].tolist()]
 
 
 def bounded_string(max_chars: int, min_chars: int = 1) -> dict[str, Any]:
@@ -53,37 +33,22 @@ def token_budget(max_chars: int, overhead: int = 32) -> int:
     return max_chars // CHARS_PER_TOKEN + overhead
 
 
-def rejected_rows(batch: pd.DataFrame, failures: dict[int, str]) -> pd.DataFrame | None:
-    """Rows of ``batch`` (by position) that could not be processed, each with its reason."""
-    if not failures:
-        return None
-    bad = sorted(failures)
-    return batch.iloc[bad].assign(**{REJECT_REASON: [failures[i] for i in bad]})
+def pairs_budget(count: int, name: str, max_first_chars: int, max_second_chars: int, max_tokens: int | None
+                 ) -> int:
+    """``max_tokens`` of a call asking for ``count`` pairs of bounded strings (``name`` is the param, which
+    must lie in 1..50): the given one, or a budget that such an answer fits (40 characters of JSON a pair)."""
+    if not 1 <= count <= 50:
+        raise ValueError(f"{name} must be between 1 and 50")
+    return max_tokens or token_budget(count * (max_first_chars + max_second_chars + 40))
 
 
-def llm_failures(results: list[Any]) -> dict[int, str]:
-    return {i: f"llm: {r.error}" for i, r in enumerate(results) if r.error is not None}
-
-
-def expand_children(batch: pd.DataFrame, children: dict[int, list[dict[str, Any]]], columns: list[str],
-                    failures: dict[int, str], no_output_reason: str) -> BatchResult:
-    """New rows from parsed answers: ``children[i]`` holds the rows made from input row ``i``.
-
-    Each child copies its parent's columns and gets ``columns`` from its dict (child ids are
-    ``<parent id>.<k>``). Parents in ``failures`` go to the rejects with the reason; parents without
-    children are dropped with ``no_output_reason``.
-    """
-    ok = [i for i in range(len(batch)) if i not in failures]
-    parents: list[int] = []
-    values: dict[str, list[Any]] = {c: [] for c in columns}
-    for position, i in enumerate(ok):
-        for child in children.get(i, []):
-            parents.append(position)
-            for c in columns:
-                values[c].append(child.get(c))
-    produced = pd.DataFrame({"_parent": parents, **values}) if parents else pd.DataFrame(
-        {"_parent": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype=object) for c in columns}})
-    result = expand_rows(batch.iloc[ok], produced, no_output_reason)
-    result.written = list(columns)
-    result.rejected = rejected_rows(batch, failures)
-    return result
+def distinct_pairs(items: list[dict[str, Any]], first: str, second: str) -> Iterator[tuple[str, str]]:
+    """(first, second) of each item, stripped; items with a blank side or repeating an earlier ``first``
+    (ignoring case and spacing) are skipped."""
+    seen: set[str] = set()
+    for item in items:
+        a, b = item[first].strip(), item[second].strip()
+        key = " ".join(a.lower().split())
+        if a and b and key not in seen:
+            seen.add(key)
+            yield a, b

@@ -6,17 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import BatchResult, Generator, InputColumn, OutputColumn
+from dataflow.core.llm_operator import LLMGenerator
+from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.core_text._llm import ask
-from dataflow.operators.general_text.llm._shared import (
-    TemplatedLLM,
-    bounded_string,
-    column_texts,
-    expand_children,
-    llm_failures,
-    token_budget,
-)
+from dataflow.operators.general_text.llm._shared import bounded_string, distinct_pairs, pairs_budget
 
 
 def pair_schema(max_instruction_chars: int = 300, max_response_chars: int = 1200) -> dict[str, Any]:
@@ -47,7 +40,7 @@ def pairs_schema(num_pairs: int, max_instruction_chars: int = 300, max_response_
 
 
 @register_operator
-class CondorGenerator(TemplatedLLM, Generator):
+class CondorGenerator(LLMGenerator):
     """Turns each seed topic into ``num_pairs`` instruction/response pairs (Condor's synthesis
     step): one LLM call per topic, each pair becoming a new row.
 
@@ -61,9 +54,10 @@ class CondorGenerator(TemplatedLLM, Generator):
     the rejects with the reason. Use ``temperature > 0`` (the default 0.7, with ``seed``) for variety.
     """
 
-    resources = ("llm",)
+    new_rows = True
     no_output_reason = "no pairs generated"
-    provided_variables = frozenset({"topic", "num_pairs", "max_response_words"})
+    prompt_inputs = {"topic": "input_key"}
+    provided_variables = frozenset({"num_pairs", "max_response_words"})
     input_key = InputColumn("topic", "str", description="the seed topic of each row")
     output_instruction_key = OutputColumn("instruction", "str")
     output_input_key = OutputColumn("input", "str", description="written empty: the pairs have no input")
@@ -73,43 +67,20 @@ class CondorGenerator(TemplatedLLM, Generator):
                  prompt_template: str = "general_text/condor_generate", system_prompt: str | None = None,
                  temperature: float = 0.7, max_tokens: int | None = None, seed: int | None = 0,
                  llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
-        if not 1 <= num_pairs <= 50:
-            raise ValueError("num_pairs must be between 1 and 50")
         self.num_pairs = num_pairs
         self.max_instruction_chars, self.max_response_chars = max_instruction_chars, max_response_chars
-        self.prompt_template, self.system_prompt = prompt_template, system_prompt
-        self.temperature, self.seed = temperature, seed
-        self.max_tokens = max_tokens or token_budget(num_pairs * (max_instruction_chars + max_response_chars + 40))
-        self._setup_template()
+        budget = pairs_budget(num_pairs, "num_pairs", max_instruction_chars, max_response_chars, max_tokens)
+        super().__init__(prompt_template, system_prompt, temperature, budget, seed, llm_serving)
 
     def schema(self) -> dict[str, Any]:
         return pairs_schema(self.num_pairs, self.max_instruction_chars, self.max_response_chars)
 
-    def prompts(self, batch: pd.DataFrame, ctx: Any) -> list[str]:
+    def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         # ~6 characters per English word including the space: the word limit keeps answers in the bound.
-        return self.render_prompts(batch, topic=column_texts(batch, ctx.cols.input_key),
-                                   num_pairs=self.num_pairs, max_response_words=self.max_response_chars // 7)
+        return {"num_pairs": self.num_pairs, "max_response_words": self.max_response_chars // 7}
 
-    def rows_from_answer(self, parsed: dict[str, Any], cols: Any) -> list[dict[str, Any]]:
-        """The new rows made from one parsed answer (blank and repeated instructions skipped)."""
-        rows, seen = [], set()
-        for pair in parsed.get("pairs", []):
-            instruction, response = pair["instruction"].strip(), pair["response"].strip()
-            key = " ".join(instruction.lower().split())
-            if not instruction or not response or key in seen:
-                continue
-            seen.add(key)
-            row = {cols.output_instruction_key: instruction, cols.output_key: response}
-            if cols.get("output_input_key"):
-                row[cols.output_input_key] = ""
-            rows.append(row)
-        return rows
-
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        cols = ctx.cols
-        results = ask(ctx, self.prompts(batch, ctx), system=self.system_prompt, json_schema=self.schema(),
-                      temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
-        failures = llm_failures(results)
-        children = {i: self.rows_from_answer(r.parsed, cols) for i, r in enumerate(results) if i not in failures}
-        return expand_children(batch, children, self.output_columns(cols), failures, self.no_output_reason)
+    def parse(self, answer: Any) -> list[dict[str, Any]]:
+        """The new rows made from one answer (blank and repeated instructions skipped)."""
+        return [{"output_instruction_key": instruction, "output_key": response, "output_input_key": ""}
+                for instruction, response in distinct_pairs(answer.parsed.get("pairs", []), "instruction",
+                                                            "response")]

@@ -6,18 +6,11 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import BatchResult, Bindings, Column, InputColumn, OutputColumn, Refiner
-from dataflow.core.prompts import resolve_template
+from dataflow.core.llm_operator import LLMRefiner
+from dataflow.core.operator import InputColumn, OutputColumn, Reject
+from dataflow.core.prompts import PromptTemplate, resolve_template
 from dataflow.core.registry import register_operator
-from dataflow.operators.core_text._llm import ask
-from dataflow.operators.general_text.llm._shared import (
-    TemplatedLLM,
-    bounded_string,
-    column_texts,
-    llm_failures,
-    rejected_rows,
-    token_budget,
-)
+from dataflow.operators.general_text.llm._shared import bounded_string, token_budget
 
 
 def single_field_schema(name: str, max_chars: int, min_chars: int = 2) -> dict[str, Any]:
@@ -27,7 +20,7 @@ def single_field_schema(name: str, max_chars: int, min_chars: int = 2) -> dict[s
 
 
 @register_operator
-class CondorRefiner(TemplatedLLM, Refiner):
+class CondorRefiner(LLMRefiner):
     """Improves each response in two LLM calls (Condor's reflection step): the model first critiques the
     response to its instruction, then rewrites the response using that critique.
 
@@ -40,9 +33,8 @@ class CondorRefiner(TemplatedLLM, Refiner):
     ``instruction``, ``response``, ``critique`` and ``max_response_words``.
     """
 
-    resources = ("llm",)
-    provided_variables = frozenset({"instruction", "response", "critique", "max_critique_words",
-                                    "max_response_words"})
+    prompt_inputs = {"instruction": "input_instruction_key", "response": "input_key"}
+    provided_variables = frozenset({"critique", "max_critique_words", "max_response_words"})
     input_key = InputColumn("output", "str", description="the response to improve")
     input_instruction_key = InputColumn("instruction", "str")
     output_key = OutputColumn(None, "str", description="defaults to input_key (in place)")
@@ -52,18 +44,14 @@ class CondorRefiner(TemplatedLLM, Refiner):
                  critique_template: str = "general_text/condor_critique",
                  prompt_template: str = "general_text/condor_refine", system_prompt: str | None = None,
                  temperature: float = 0.0, seed: int | None = 0, llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
+        super().__init__(prompt_template, system_prompt, temperature, token_budget(max_response_chars), seed,
+                         llm_serving)
         self.max_critique_chars, self.max_response_chars = max_critique_chars, max_response_chars
-        self.critique_template, self.prompt_template = critique_template, prompt_template
-        self.system_prompt, self.temperature, self.seed = system_prompt, temperature, seed
-        self._setup_template()
-        self._critique_template = resolve_template(critique_template)
+        self.critique_template = critique_template
+        self.critique = resolve_template(critique_template)
 
-    def input_columns(self, bindings: Bindings) -> dict[str, Column]:
-        cols = super().input_columns(bindings)
-        extra = self._critique_template.columns(self.provided_variables)
-        cols.update({c: Column(c, "input", "any") for c in extra})
-        return cols
+    def prompt_templates(self) -> list[PromptTemplate]:
+        return [*super().prompt_templates(), self.critique]
 
     def critique_schema(self) -> dict[str, Any]:
         return single_field_schema("critique", self.max_critique_chars)
@@ -71,37 +59,32 @@ class CondorRefiner(TemplatedLLM, Refiner):
     def response_schema(self) -> dict[str, Any]:
         return single_field_schema("response", self.max_response_chars)
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        cols = ctx.cols
-        instructions = column_texts(batch, cols.input_instruction_key)
-        responses = column_texts(batch, cols.input_key)
-        sampling = {"system": self.system_prompt, "temperature": self.temperature, "seed": self.seed}
-        critique_prompts = self.render_prompts(batch, self._critique_template, instruction=instructions,
-                                               response=responses,
-                                               max_critique_words=self.max_critique_chars // 7)
-        critiques = ask(ctx, critique_prompts, json_schema=self.critique_schema(),
-                        max_tokens=token_budget(self.max_critique_chars), **sampling)
-        failures = {i: f"critique {reason}" for i, reason in llm_failures(critiques).items()}
-        todo = [i for i in range(len(batch)) if i not in failures]
-        critique_texts = [critiques[i].parsed["critique"].strip() if i in todo else "" for i in range(len(batch))]
-        refine_prompts = self.render_prompts(batch.iloc[todo], instruction=[instructions[i] for i in todo],
-                                             response=[responses[i] for i in todo],
-                                             critique=[critique_texts[i] for i in todo],
-                                             max_response_words=self.max_response_chars // 7)
-        rewrites = ask(ctx, refine_prompts, json_schema=self.response_schema(),
-                       max_tokens=token_budget(self.max_response_chars), **sampling)
-        refined: dict[int, str] = {}
-        for i, result in zip(todo, rewrites):
-            text = (result.parsed or {}).get("response", "").strip() if result.error is None else ""
-            if result.error is not None:
-                failures[i] = f"rewrite llm: {result.error}"
-            elif not text:
-                failures[i] = "rewrite: empty response"
-            else:
-                refined[i] = text
-        ok = [i for i in range(len(batch)) if i not in failures]
-        written = {cols.output_key: [refined[i] for i in ok]}
-        if cols.get("output_critique_key"):
-            written[cols.output_critique_key] = [critique_texts[i] for i in ok]
-        return BatchResult(batch.iloc[ok].assign(**written), written=list(written),
-                           rejected=rejected_rows(batch, failures))
+    schema = response_schema
+
+    def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        return {"max_critique_words": self.max_critique_chars // 7, "max_response_words": self.max_response_chars // 7}
+
+    def parse(self, answer: Any) -> Any:
+        text = answer.parsed.get("response", "").strip()
+        return text or Reject("rewrite: empty response")
+
+    def refine_rows(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        values = self.template_values(batch, ctx)
+        critique_budget = token_budget(self.max_critique_chars)
+        critiques = _named_failures("critique", self.ask(batch, ctx, [
+            self.sampling.request(p, self.critique_schema(), max_tokens=critique_budget)
+            for p in self.render_prompts(batch, self.critique, **values)],
+            parse=lambda answer: answer.parsed["critique"].strip()))
+        # The rewrite reads the critique; rows whose critique failed are not asked again.
+        rewrite_prompts = self.render_prompts(batch, critique=[c if isinstance(c, str) else "" for c in critiques],
+                                              **values)
+        rewrites = _named_failures("rewrite", self.ask(batch, ctx, [
+            c if isinstance(c, Reject) else p for c, p in zip(critiques, rewrite_prompts)]))
+        return self.answer_columns([r if isinstance(r, Reject) else {"output_key": r, "output_critique_key": c}
+                                    for r, c in zip(rewrites, critiques)], ctx.cols)
+
+
+def _named_failures(call: str, answers: list[Any]) -> list[Any]:
+    """Failed calls' rejects say which of the two calls failed (``critique llm: ...``)."""
+    return [Reject(f"{call} {a.reason}") if isinstance(a, Reject) and a.reason.startswith("llm:") else a
+            for a in answers]

@@ -6,15 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from dataflow.core.operator import BatchResult, Evaluator, InputColumn, OutputColumn
+from dataflow.core.llm_operator import LLMEvaluator
+from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.operators.core_text._llm import ask
-from dataflow.operators.general_text.llm._shared import (
-    TemplatedLLM,
-    column_texts,
-    llm_failures,
-    rejected_rows,
-)
 
 DEFAULT_DIMENSIONS = {
     "coherence": "the text is logically organised and easy to follow",
@@ -39,7 +33,7 @@ def quality_schema(dimensions: list[str], min_score: int, max_score: int) -> dic
 
 
 @register_operator
-class LLMQualityScorer(TemplatedLLM, Evaluator):
+class LLMQualityScorer(LLMEvaluator):
     """Scores each text with the LLM on several aspects (``dimensions``: name -> what it means), each an
     integer in ``[min_score, max_score]``, plus a one-sentence reason.
 
@@ -51,9 +45,8 @@ class LLMQualityScorer(TemplatedLLM, Evaluator):
     fluency, as in the reference's meta scoring.
     """
 
-    kind = "evaluate"
-    resources = ("llm",)
-    provided_variables = frozenset({"text", "dimensions", "min_score", "max_score"})
+    prompt_inputs = {"text": "input_key"}
+    provided_variables = frozenset({"dimensions", "min_score", "max_score"})
     input_key = InputColumn("text", "str")
     output_key = OutputColumn("quality_score", "number")
     output_scores_key = OutputColumn("quality_scores", "dict")
@@ -62,34 +55,21 @@ class LLMQualityScorer(TemplatedLLM, Evaluator):
     def __init__(self, dimensions: dict[str, str] | None = None, min_score: int = 1, max_score: int = 5,
                  prompt_template: str = "general_text/quality_score", system_prompt: str | None = None,
                  max_tokens: int = 224, llm_serving: Any = None) -> None:
-        super().__init__(llm_serving)
+        super().__init__(prompt_template, system_prompt, max_tokens=max_tokens, llm_serving=llm_serving)
         if min_score >= max_score:
             raise ValueError("min_score must be below max_score")
         self.dimensions = dict(dimensions or DEFAULT_DIMENSIONS)
         if not self.dimensions:
             raise ValueError("dimensions must name at least one aspect")
         self.min_score, self.max_score = min_score, max_score
-        self.prompt_template, self.system_prompt, self.max_tokens = prompt_template, system_prompt, max_tokens
-        self._setup_template()
 
     def schema(self) -> dict[str, Any]:
         return quality_schema(list(self.dimensions), self.min_score, self.max_score)
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        cols = ctx.cols
-        prompts = self.render_prompts(batch, text=column_texts(batch, cols.input_key),
-                                      dimensions=self.dimensions, min_score=self.min_score,
-                                      max_score=self.max_score)
-        results = ask(ctx, prompts, system=self.system_prompt, json_schema=self.schema(),
-                      max_tokens=self.max_tokens)
-        failures = llm_failures(results)
-        ok = [i for i in range(len(batch)) if i not in failures]
-        per_aspect = [{d: int(results[i].parsed["scores"][d]) for d in self.dimensions} for i in ok]
-        written: dict[str, list[Any]] = {
-            cols.output_key: [sum(s.values()) / len(s) for s in per_aspect]}
-        if cols.get("output_scores_key"):
-            written[cols.output_scores_key] = per_aspect
-        if cols.get("output_reason_key"):
-            written[cols.output_reason_key] = [results[i].parsed["reason"] for i in ok]
-        return BatchResult(batch.iloc[ok].assign(**written), written=list(written),
-                           rejected=rejected_rows(batch, failures))
+    def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        return {"dimensions": self.dimensions, "min_score": self.min_score, "max_score": self.max_score}
+
+    def parse(self, answer: Any) -> dict[str, Any]:
+        per_aspect = {d: int(answer.parsed["scores"][d]) for d in self.dimensions}
+        return {"output_key": sum(per_aspect.values()) / len(per_aspect), "output_scores_key": per_aspect,
+                "output_reason_key": answer.parsed["reason"]}
