@@ -97,19 +97,24 @@ def main() -> None:
             sys.exit(f"corpus {corpus} is missing and {MAKE_CORPUS} is absent (shared fixtures not mounted)")
         subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus)], check=True)
 
-    from dataflow.serving.fake_server import FakeOpenAIServer
-
     work = Path(tempfile.mkdtemp(prefix="bench_overlap_"))
     docs = work / "docs.jsonl"
     build_docs(corpus, args.docs, docs)
     cores = args.workers
-    with FakeOpenAIServer(latency_s=args.latency) as server:
+    # The server runs in its own process, as a real one would: its threads must not share the driver's GIL.
+    server = subprocess.Popen([sys.executable, "-m", "dataflow.serving.fake_server", "--latency", str(args.latency)],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        base_url = server.stdout.readline().strip()
         filters = run(spec("filters", FILTERS, docs, work, args, None))
         cpu = sum(s["seconds"] for s in filters["steps"])
-        llm = run(spec("llm", [LLM], Path(filters["output"]), work, args, server.base_url))
+        llm = run(spec("llm", [LLM], Path(filters["output"]), work, args, base_url))
         mixed_steps = FILTERS + [LLM]
-        now = run(spec("mixed", mixed_steps, docs, work, args, server.base_url))
-        before = run(spec("before", mixed_steps, docs, work, args, server.base_url), executor="serial")
+        now = run(spec("mixed", mixed_steps, docs, work, args, base_url))
+        before = run(spec("before", mixed_steps, docs, work, args, base_url), executor="serial")
+    finally:
+        server.terminate()
+        server.wait()
     bound = max(cpu / cores, llm["wall"])
     rows = [
         ("documents in / reaching the LLM / out", f"{filters['totals']['rows_in']} / "
