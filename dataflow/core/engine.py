@@ -129,7 +129,7 @@ class Engine:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         for step, ref in zip(self.plan.steps, self.refs):
             register_local_operator(ref, step.op)
-        self.executor.start()  # before any model loads: forked workers must not inherit one
+        self.executor.start()  # before any model loads, so the first workers never hold a copy of one
         try:
             return self._run(started)
         finally:
@@ -160,6 +160,7 @@ class Engine:
                 layout.emit("segment_started", segment=segment.index, steps=[r.index for r in refs],
                             chunks=n_chunks, cached=n_chunks - len(todo))
                 self._run_segment(segment, todo, decision_path)
+                self.executor.segment_done()
         t0 = time.perf_counter()
         rows_out = write_output(self.output_path, [self._final_chunk(k) for k in range(n_chunks)])
         n_rejects = write_rejects(layout, n_chunks, self.refs)

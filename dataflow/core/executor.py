@@ -29,8 +29,7 @@ class Executor(ABC):
         return 1
 
     def start(self) -> None:
-        """Bring the workers up. The engine calls it before any model is loaded, so forked workers never
-        inherit one."""
+        """Bring the workers up. The engine calls it before ingest, before any model is loaded."""
         return None
 
     @abstractmethod
@@ -46,6 +45,10 @@ class Executor(ABC):
         finally:
             for future in futures:
                 future.cancel()
+
+    def segment_done(self) -> None:
+        """Called after every segment: a pool may let its workers go here (see ``LocalExecutor``)."""
+        return None
 
     def close(self) -> None:
         """Stop the workers (their operators are torn down and their resources closed)."""

@@ -2,8 +2,10 @@
 
 Workers receive pickled tasks, never inherited state, so the same tasks run under ``fork`` (the default
 on Linux: workers start fast with the libraries already imported), ``forkserver`` or ``spawn``
-(:class:`SpawnExecutor`, what a cluster node sees). The pool starts before any model is loaded, and
-workers keep the operators they built (and anything their ``setup()`` loaded) from chunk to chunk.
+(:class:`SpawnExecutor`, what a cluster node sees). The first pool starts before any model is loaded
+(a later one, forked after the driver loaded a model, shares its pages copy-on-write, not a copy), and
+workers keep the operators they built (and anything their ``setup()`` loaded) from chunk to chunk of a
+segment.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class LocalExecutor(Executor):
             return
         context = multiprocessing.get_context(self.start_method)
         self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_worker_init)
-        # Start every worker now, while the driver holds no model and runs no thread a fork could copy.
+        # Start every worker now, in one go: with fork, later starts would copy the driver mid-run.
         for future in [self._pool.submit(_ready) for _ in range(self._workers)]:
             future.result()
 
@@ -85,6 +87,12 @@ class LocalExecutor(Executor):
         self.start()
         assert self._pool is not None
         return self._pool.submit(fn, task)
+
+    def segment_done(self) -> None:
+        """Workers go at the end of each segment and fresh ones come for the next: a worker's heap keeps
+        the high-water mark of everything it processed (measured: +80 MB on the pre-training run), while
+        a new one starts from the driver's size in milliseconds. Operators are set up again per segment."""
+        self.close()
 
     def close(self) -> None:
         if self._pool is not None:
