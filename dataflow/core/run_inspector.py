@@ -7,20 +7,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dataflow.core.bindings import DROP_REASON, ROW_ID
+from dataflow.core.cache import CacheLayout
 from dataflow.core.fileio import frame_to_records, read_frame
-from dataflow.core.operator import DROP_REASON, ROW_ID
 
 
 class RunInspector:
     def __init__(self, cache_dir: str | Path) -> None:
         self.cache_dir = Path(cache_dir)
-        run_json = self.cache_dir / "run.json"
-        if not run_json.exists():
+        self.layout = CacheLayout(self.cache_dir, "")
+        if not self.layout.run_json.exists():
             raise FileNotFoundError(f"no run.json in {self.cache_dir}: has the pipeline run there?")
-        self.summary = json.loads(run_json.read_text())
+        self.summary = json.loads(self.layout.run_json.read_text())
+        self.chunks = int(self.summary.get("chunks", 0))
 
     def step_dir(self, step: dict[str, Any]) -> Path:
-        return self.cache_dir / "steps" / f"{step['index']:02d}-{step['op']}" / step["fingerprint"]
+        return self.layout.step_dir(step["index"], step["op"], step["fingerprint"])
+
+    def _files(self, step: dict[str, Any], what: str = "") -> Iterator[Path]:
+        for k in range(self.chunks):
+            path = self.layout.step_file(self.step_dir(step), k, what)
+            if path.exists():
+                yield path
 
     def overview(self) -> str:
         from dataflow.core.summary import format_summary
@@ -33,7 +41,7 @@ class RunInspector:
         for s in self.summary["steps"]:
             if step is not None and s["index"] != step:
                 continue
-            for file in sorted(self.step_dir(s).glob("chunk-*.dropped.parquet")):
+            for file in self._files(s, "dropped"):
                 frame = read_frame(file)
                 if row is not None:
                     frame = frame[frame[ROW_ID].astype(str) == str(row)]
@@ -47,7 +55,7 @@ class RunInspector:
 
     def rejects(self, *, step: int | None = None, limit: int | None = None, row: str | None = None
                 ) -> Iterator[dict[str, Any]]:
-        path = Path(self.summary.get("rejects") or self.cache_dir / "rejects.jsonl")
+        path = Path(self.summary.get("rejects") or self.layout.rejects)
         if not path.exists():
             return
         count = 0
@@ -83,7 +91,7 @@ class RunInspector:
             return []
         last = self.summary["steps"][-1]
         found = []
-        for file in sorted(self.step_dir(last).glob("chunk-*[0-9].parquet")):
+        for file in self._files(last):
             ids = read_frame(file, columns=[ROW_ID])[ROW_ID].astype(str)
             hits = ids[(ids == row_id) | ids.str.startswith(row_id + ".")]
             found += hits.tolist()
