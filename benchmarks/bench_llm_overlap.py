@@ -31,9 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _corpus import ensure_corpus  # benchmarks/ is the script's folder, first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-MAKE_CORPUS = REPO / ".." / "shared" / "bench" / "make_pt_corpus.py"
 
 FILTERS = [
     ("ContentNullFilter", {}), ("CharNumberFilter", {"threshold": 100}),
@@ -91,11 +92,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=25)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    corpus = Path(args.corpus)
-    if not corpus.exists():
-        if not MAKE_CORPUS.exists():
-            sys.exit(f"corpus {corpus} is missing and {MAKE_CORPUS} is absent (shared fixtures not mounted)")
-        subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus)], check=True)
+    corpus = ensure_corpus(args.corpus)
 
     work = Path(tempfile.mkdtemp(prefix="bench_overlap_"))
     docs = work / "docs.jsonl"

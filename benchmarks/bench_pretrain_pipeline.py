@@ -24,8 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+from _corpus import ensure_corpus  # benchmarks/ is the script's folder, first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = REPO / ".." / "shared" / "bench" / "make_pt_corpus.py"
 
 # Runs in the child: run the pipeline, read the engine's phases from the run's event log, print JSON.
 CHILD = r"""
@@ -94,11 +95,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of the parent process here")
     args = parser.parse_args()
 
-    corpus = Path(args.corpus)
-    if not corpus.exists():
-        if not MAKE_CORPUS.exists():
-            sys.exit(f"corpus {corpus} is missing and {MAKE_CORPUS} is absent (shared fixtures not mounted)")
-        subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus)], check=True)
+    corpus = ensure_corpus(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="bench_pt_"))
     child_args = {"corpus": str(corpus), "output": str(work / "out.jsonl"), "cache": str(work / "cache"),
                   "chunk_size": args.chunk_size, "workers": args.workers, "tokenize": args.tokenize,

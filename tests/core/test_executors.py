@@ -15,6 +15,7 @@ from dataflow.operators.core_text.prompted_generator import FormatStrPromptedGen
 from dataflow.serving.fake_server import FakeOpenAIServer
 from tests.core.conftest import read_jsonl, write_jsonl
 from tests.core.sample_ops import Checksum, ExactDedup, Suffix, Upper, WordCount
+from tests.core.test_engine import rows
 
 
 class RecordingSpawnExecutor(SpawnExecutor):
@@ -44,17 +45,10 @@ class Mixed(Pipeline):
         self.ask = FormatStrPromptedGenerator(template="Echo: {text}", max_tokens=16)
 
     def forward(self):
-        self.upper.run(self.storage, input_key="text")
-        self.count.run(self.storage, input_key="text")
-        self.dedup.run(self.storage, input_key="text")
-        self.suffix.run(self.storage, input_key="text")
+        for op in (self.upper, self.count, self.dedup, self.suffix):
+            op.run(self.storage, input_key="text")
         self.ask.run(self.storage, output_key="answer")
         self.sha.run(self.storage, input_key="text", output_key="sha")
-
-
-def rows(n):
-    return [{"id": i, "text": " ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 5)), "meta": {"i": i}}
-            for i in range(n)]
 
 
 def run_with(tmp_path, name, server, executor, workers):

@@ -7,13 +7,7 @@ MinHash
     document and function is kept. Signatures are ``uint32``; an empty document's signature is all
     ``EMPTY_SIGNATURE_VALUE`` (so two empty documents are duplicates of each other, and of nothing else).
 
-Typical MinHash dedup::
-
-    sigs = minhash_signatures(texts, num_perm=128)
-    bands, rows = optimal_bands_rows(0.8, 128)
-    pairs = lsh_candidate_pairs(sigs, bands=bands, rows=rows)
-    cluster = cluster_duplicates(len(texts), pairs, signatures=sigs, threshold=0.8)
-    keep = cluster == np.arange(len(texts))          # first member of every cluster
+A whole MinHash dedup in five lines is in :mod:`dataflow.lib.dedup`'s docstring.
 """
 
 from __future__ import annotations
