@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,9 @@ class _GGUFTokenizer:
 
         self._model = Llama(model_path=path, vocab_only=True, verbose=False)
         self._lock = threading.Lock()
+        # Freed before the interpreter unloads llama.cpp: a Llama object left to its finalizer at exit
+        # calls into a library that is already gone.
+        atexit.register(self._model.close)
 
     def count(self, texts: list[str]) -> np.ndarray:
         with self._lock:
