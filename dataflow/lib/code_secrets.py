@@ -21,8 +21,10 @@ Two kinds of evidence, tuned for few false positives on ordinary code:
    words and identifiers usually below 3.5). Values read from the environment or a call are not literals
    and are never flagged.
 
-Unquoted values (``.env`` files: ``API_KEY=abc...``) count only under rule 1 or as high-entropy values of
-an UPPER_CASE name at the start of a line. Each finding spans the secret value only, so redaction keeps
+Annotated assignments (``password: str = "..."``) count like plain ones. Unquoted values count only
+under rule 1, or when random-looking (``high_entropy_secret``) and the whole line is ``NAME=value`` with an
+UPPER_CASE name (``.env`` files) or ``name: value`` (YAML); an unquoted password (``DB_PASSWORD=hunter2``)
+is not told apart from a reference to a variable and is not flagged. Each finding spans the secret value only, so redaction keeps
 the code around it intact.
 """
 
@@ -65,9 +67,11 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE)
 _NAME = r"(?P<name>[A-Za-z_$][\w$.-]*)"
 _QUOTED_ASSIGNMENT = re.compile(
-    _NAME + r"""["']?\s*(?::=|=>|==|[:=])\s*[rbuRBU]?(?P<q>["'`])(?P<value>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
+    _NAME + r"""["']?(?:[ \t]*:[ \t]*[A-Za-z_][\w\[\], .|]*?)?\s*(?::=|=>|==|[:=])\s*[rbuRBU]?(?P<q>["'`])(?P<value>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
 _ENV_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]+)?(?P<name>[A-Z][A-Z0-9_]*)[ \t]*=[ \t]*"
                              r"(?P<value>[^\s\"'#;(\[]+)[ \t]*$", re.MULTILINE)
+_YAML_ASSIGNMENT = re.compile(r"^[ \t]*(?P<name>[A-Za-z_][\w.-]*)[ \t]*:[ \t]+(?P<value>[^\s\"'#{\[&*|>]+)[ \t]*$",
+                              re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,11 @@ def find_secrets(text: str, min_entropy: float = 3.5) -> list[Secret]:
     spans: list[tuple[int, int, str]] = []
     for kind, pattern in TOKEN_PATTERNS:
         spans.extend((m.start(), m.end(), kind) for m in pattern.finditer(text))
-    for pattern in (_QUOTED_ASSIGNMENT, _ENV_ASSIGNMENT):
+    for pattern in (_QUOTED_ASSIGNMENT, _ENV_ASSIGNMENT, _YAML_ASSIGNMENT):
         for m in pattern.finditer(text):
             value = m.group("value")
             kind = _assignment_kind(m.group("name"), value, min_entropy)
-            if kind == "password" and pattern is _ENV_ASSIGNMENT:
+            if kind == "password" and pattern is not _QUOTED_ASSIGNMENT:
                 kind = "high_entropy_secret" if looks_random(value, min_entropy) else None
             if kind:
                 spans.append((m.start("value"), m.end("value"), kind))
