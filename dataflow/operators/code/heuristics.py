@@ -29,7 +29,7 @@ LONG_LINE_LANGUAGES = {"html", "json", "markdown", "roff", "roff manpage", "smt"
 ALNUM_LANGUAGES = {"motorola 68k assembly", "webassembly"}
 ENCODED_DATA_PATTERNS = {
     "base64": re.compile(r"[a-zA-Z0-9+/=\n]{64,}"),
-    "hex": re.compile(r"(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,|\b\s*)){8,}"),
+    "hex": re.compile(r"(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,\s*|\b\s*)){8,}"),
     "unicode_escape": re.compile(r"(?:\\u[0-9a-fA-F]{4}){8,}"),
 }
 #: CodeDocumentQualityFilter's rules and their reference defaults (permissive: every bound is open).
@@ -146,8 +146,9 @@ class CodeEncodedDataFilter(CodeRuleFilter):
 
     For each pattern, the characters of its matches over all characters; a file fails when any share
     exceeds ``max_ratio`` (reference: 0.5). Patterns (the reference's): base64, runs of 64 or more of
-    ``[A-Za-z0-9+/=]`` and newlines; hex, 8 or more consecutive byte values (``0x1f,``, ``\\x1f``, ``1f ``);
-    unicode escapes, 8 or more consecutive ``\\uXXXX``. Label column ``encoded_data_filter_label``;
+    ``[A-Za-z0-9+/=]`` and newlines; hex, 8 or more consecutive byte values (``0x1f,``, ``\\x1f``, ``1f ``;
+    unlike the reference, a comma may be followed by blanks, as in ``{0x1f, 0x2e, ...}``); unicode
+    escapes, 8 or more consecutive ``\\uXXXX``. Label column ``encoded_data_filter_label``;
     reason e.g. ``base64 data 0.81 of the text > 0.5``.
     """
 
