@@ -102,7 +102,7 @@ class CodeSyntaxFilter(CodeRuleFilter):
     def score(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         errors = self.problems(batch, ctx)
         languages = text_values(batch, ctx.cols.get("input_language_key"))
-        reasons = [f"{self._language(lang)} syntax error {'at ' if e.startswith('line ') else ': '}{e}"
+        reasons = [f"{self._language(lang)} syntax error{' at ' if e.startswith('line ') else ': '}{e}"
                    if e else "" for e, lang in zip(errors, languages)]
         return {"output_key": errors, "reasons": reasons}
 
