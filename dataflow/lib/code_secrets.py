@@ -2,8 +2,9 @@
 
 Two kinds of evidence, tuned for few false positives on ordinary code:
 
-1. **Token formats** that are secrets whatever they are assigned to: PEM private key blocks, AWS access
-   key ids (``AKIA``/``ASIA`` + 16), GitHub tokens (``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_`` + 36,
+1. **Token formats** that are secrets whatever they are assigned to: PEM private key blocks (header,
+   base64 body and footer; a header alone is not a key), AWS access key ids (``AKIA``/``ASIA`` + 16),
+   GitHub tokens (``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_`` + 36,
    ``github_pat_`` + 82), Slack tokens (``xoxb-``, ``xoxp-``, ...) and incoming-webhook URLs, OpenAI and
    Anthropic style keys (``sk-`` / ``sk-proj-`` / ``sk-ant-`` + 32 or more, with a digit), Google API keys
    (``AIza`` + 35), Stripe live keys (``sk_live_`` / ``rk_live_``) and JSON Web Tokens (three base64url
@@ -36,18 +37,24 @@ from collections import Counter
 from dataclasses import dataclass
 
 # (kind, pattern); the value is group "value" when the pattern has one, else the whole match.
+# Each pattern that scans a run of key characters starts only where such a run starts (a lookbehind),
+# so a long run is scanned once rather than from each of its positions (quadratic on crafted input).
+_KEY_START = r"(?<![A-Za-z0-9_-])"
 TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # A whole PEM block with a base64 body (up to 16 KB); a bare header, as in code that parses PEM
+    # files, is not a key.
     ("private_key", re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----"
-                               r"(?:[\s\S]*?-----END \1-----|[^\n]*)")),
+                               r"(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----BEGIN ))"  # the body ends at the next header
+                               r"{64,16384}?-----END \1-----")),
     ("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{82})\b")),
+    ("github_token", re.compile(_KEY_START + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{82})\b")),
     ("slack_token", re.compile(r"\bxox[abeoprs]-(?:[0-9A-Za-z]+-){1,4}[0-9A-Za-z]{8,}\b")),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/T[0-9A-Z]+/B[0-9A-Z]+/[0-9A-Za-z]{16,}")),
-    ("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?"
+    ("openai_key", re.compile(_KEY_START + r"sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?"
                               r"(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{32,}")),
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
-    ("stripe_key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{24,}\b")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")),
+    ("stripe_key", re.compile(_KEY_START + r"[rs]k_live_[0-9A-Za-z]{24,}\b")),
+    ("jwt", re.compile(_KEY_START + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")),
 ]
 
 _SECRET_NAME = re.compile(
@@ -65,7 +72,9 @@ _PLACEHOLDER = re.compile(
     r"|hidden|empty|default)$"
     r"|your[-_ ]|[-_ ]here$|^(?:my|some|fake|dummy|example|test|sample)[-_]|\.\.\.|\{\{|\}\}|xxxx|\*\*\*",
     re.IGNORECASE)
-_NAME = r"(?P<name>[A-Za-z_$][\w$.-]*)"
+# A name starts where no name character precedes it: each run of them is tried once, not at every
+# position (quadratic on a long minified line).
+_NAME = r"(?<![\w$.-])(?P<name>[A-Za-z_$][\w$.-]*)"
 _QUOTED_ASSIGNMENT = re.compile(
     _NAME + r"""["']?(?:[ \t]*:[ \t]*[A-Za-z_][\w\[\], .|]*?)?\s*(?::=|=>|==|[:=])\s*[rbuRBU]?(?P<q>["'`])(?P<value>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
 _ENV_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]+)?(?P<name>[A-Z][A-Z0-9_]*)[ \t]*=[ \t]*"

@@ -44,8 +44,12 @@ SIZE_CHECKED_FILETYPES = {"text", "json", "yaml", "web ontology language", "grap
 DOCUMENTATION_NAMES = {"readme", "notes", "todo", "description", "cmakelists"}
 
 _WORD = re.compile(r"\w+")
-_INVISIBLE_HTML = re.compile(r"<(script|style|template)\b[^>]*>[\s\S]*?</\1\s*>|<!--[\s\S]*?-->", re.I)
-_HTML_TAG = re.compile(r"<[^>]*>")
+# One pass over an HTML source; every alternative consumes what it scanned (an unclosed comment or script
+# runs to the end), so the scan stays linear on malformed input.
+_HTML_PARTS = re.compile(
+    r"(?P<comment><!--[\s\S]*?(?:-->|\Z))"
+    r"|(?P<hidden><(script|style|template)\b[^>]*(?:>|\Z)[\s\S]*?(?:</\3\s*>|\Z))"
+    r"|(?P<tag></?[A-Za-z!?][^<>]*>?)|(?P<text>[^<]+|<)", re.IGNORECASE)
 
 
 @register_operator
@@ -236,10 +240,10 @@ class CodeDocumentQualityFilter(CodeRuleFilter):
 
 
 def html_visible_text(source: str) -> str:
-    """The text a browser would show: no scripts, styles, comments or tags; entities decoded; blanks
-    collapsed."""
-    text = _HTML_TAG.sub(" ", _INVISIBLE_HTML.sub(" ", source))
-    return " ".join(html.unescape(text).split())
+    """The text a browser would show: no tags, comments, scripts, styles or templates; entities decoded;
+    blanks collapsed."""
+    text = [m.group() for m in _HTML_PARTS.finditer(source) if m.lastgroup == "text"]
+    return " ".join(html.unescape(" ".join(text)).split())
 
 
 @register_operator
@@ -270,7 +274,7 @@ class CodeFileTypeContentFilter(CodeRuleFilter):
         self.min_html_visible_chars, self.min_html_visible_ratio = min_html_visible_chars, min_html_visible_ratio
 
     def check(self, text: str, filetype: str, filename: str) -> str:
-        kind = filetype.lower()
+        kind, filename = (filetype or "").lower(), filename or ""
         if kind in SIZE_CHECKED_FILETYPES:
             lines = len(text.splitlines())
             if lines > self.max_lines:

@@ -163,6 +163,16 @@ def test_file_type_rules():
     assert result.drop_reasons[1].startswith("HTML visible text 5 chars")
     assert result.drop_reasons[2] == "Text file name 'output.log' is not documentation (readme, notes, todo, ...)"
     assert html_visible_text(page.replace("{}", "a &lt; b")) == "a < b"
+    assert html_visible_text("<p>if a < b and c > d</p><!-- note --><br/>end") == "if a < b and c > d end"
+
+
+def test_html_visible_text_is_linear_on_malformed_pages():
+    import time
+
+    for page in ("<!--" * 50_000, "<script>" * 25_000, "<" * 200_000, "<a " * 60_000):
+        start = time.perf_counter()
+        html_visible_text(page)
+        assert time.perf_counter() - start < 3, page[:8]
 
 
 def test_min_and_max_score_select_the_failing_rows_instead():
