@@ -86,6 +86,8 @@ class CodeDecontaminationFilter(Filter):
         super().__init__()
         if benchmark_path is None and not benchmark_items:
             raise ParamsError(f"{self.op_name()}: give benchmark_path or benchmark_items")
+        if benchmark_path is not None and not Path(benchmark_path).is_file():
+            raise ParamsError(f"{self.op_name()}: benchmark_path {benchmark_path!r} is not a file")
         if ngram < 1 or not 0 < threshold <= 1:
             raise ParamsError(f"{self.op_name()}: need ngram >= 1 and 0 < threshold <= 1")
         self.benchmark_path, self.benchmark_items = benchmark_path, benchmark_items

@@ -81,7 +81,8 @@ def test_threshold_ngram_inline_items_and_params(tmp_path: Path):
     # Pieces shorter than ngram tokens are not checked at all.
     assert len(run_operator(decontaminate(benchmark_items=["x = 1"]), [{"code": "x = 1"}]).kept) == 1
     assert run_operator(decontaminate(benchmark_items=["x = 1"], ngram=3), [{"code": "x = 1"}]).kept == []
-    for bad in ({}, {"benchmark_items": items, "threshold": 0}, {"benchmark_items": items, "ngram": 0}):
+    for bad in ({}, {"benchmark_items": items, "threshold": 0}, {"benchmark_items": items, "ngram": 0},
+                {"benchmark_path": str(tmp_path / "missing.jsonl")}):
         with pytest.raises(ParamsError):
             decontaminate(**bad)
 
