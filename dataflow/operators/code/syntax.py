@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import warnings
 from collections.abc import Callable
@@ -52,7 +53,7 @@ def yaml_error(source: str) -> str:
 
 
 def toml_error(source: str) -> str:
-    import tomllib  # Python >= 3.11
+    import tomllib  # Python >= 3.11 (PARSERS lists TOML only where it exists)
 
     try:
         tomllib.loads(source)
@@ -64,7 +65,8 @@ def toml_error(source: str) -> str:
 #: Parser by lowercase language name; other languages pass unchecked.
 PARSERS: dict[str, Callable[[str], str]] = {
     "python": python_error, "py": python_error, "python3": python_error,
-    "json": json_error, "yaml": yaml_error, "yml": yaml_error, "toml": toml_error,
+    "json": json_error, "yaml": yaml_error, "yml": yaml_error,
+    **({"toml": toml_error} if importlib.util.find_spec("tomllib") else {}),
 }
 
 
