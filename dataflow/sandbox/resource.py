@@ -53,7 +53,8 @@ def sandbox_fingerprint(config: dict | None = None) -> str:
     in) and the isolation switches (code that reads a file or the network passes or not). Not the
     number of workers."""
     limits, _, switches = _split(config)
-    text = json.dumps({"limits": limits.as_dict(), "isolation": switches}, sort_keys=True)
+    numbers = {k: float(v) for k, v in limits.as_dict().items()}  # 10 and 10.0 are the same limit
+    text = json.dumps({"limits": numbers, "isolation": switches}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
