@@ -47,6 +47,7 @@ class Pipeline:
 
     def __init__(self, input: str | Path | None = None, output: str | Path | None = None, *,
                  cache_dir: str | Path | None = None, serving: Any = None, embedder: Any = None,
+                 sandbox: Any = None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  workers: int | None = None,
                  on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
@@ -56,6 +57,7 @@ class Pipeline:
         self.cache_dir = cache_dir
         self.serving = serving
         self.embedder = embedder
+        self.sandbox = sandbox
         self.chunk_size = chunk_size
         self.chunk_bytes = chunk_bytes
         self.workers = workers
@@ -94,7 +96,7 @@ class Pipeline:
 
     def resource_settings(self) -> dict[str, Any]:
         """The pipeline's setting of each resource kind: a config dict, an instance, or None (default)."""
-        return {"llm": self.serving, "embedder": self.embedder}
+        return {"llm": self.serving, "embedder": self.embedder, "sandbox": self.sandbox}
 
     def compile(self, *, input: str | Path | None = None) -> CompiledPlan:
         """Check everything that can be checked before running; raise :class:`CompileError` on errors.
@@ -227,6 +229,7 @@ class PipelineSpec(BaseModel):
     cache_dir: str | None = None
     serving: dict[str, Any] | None = None
     embedder: dict[str, Any] | None = None
+    sandbox: dict[str, Any] | None = None
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
     chunk_bytes: int = Field(DEFAULT_CHUNK_BYTES, gt=0)
     workers: int | None = Field(None, gt=0)
@@ -244,8 +247,8 @@ class SpecPipeline(Pipeline):
 
         name = spec.name or (Path(source).stem if source else "pipeline")
         super().__init__(resolve(spec.input), resolve(spec.output), cache_dir=resolve(spec.cache_dir),
-                         serving=spec.serving, embedder=spec.embedder, chunk_size=spec.chunk_size,
-                         chunk_bytes=spec.chunk_bytes,
+                         serving=spec.serving, embedder=spec.embedder, sandbox=spec.sandbox,
+                         chunk_size=spec.chunk_size, chunk_bytes=spec.chunk_bytes,
                          workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
         self.spec = spec
         self.base_dir = base_dir

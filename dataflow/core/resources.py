@@ -1,8 +1,8 @@
-"""Shared resources that operators use (an LLM serving, an embedder; later a sandbox or a database).
+"""Shared resources that operators use (an LLM serving, an embedder, a code sandbox; later a database).
 
 An operator names the kinds it uses (``resources = ("llm",)``); the pipeline says how each kind is
-configured (``serving:`` / ``embedder:`` in a spec, or an instance passed in Python). One table here
-describes every kind, and one code path builds, fingerprints, checks and closes them all:
+configured (``serving:`` / ``embedder:`` / ``sandbox:`` in a spec, or an instance passed in Python). One
+table here describes every kind, and one code path builds, fingerprints, checks and closes them all:
 
 * :class:`ResourceKind` — a kind: the factory that builds an instance from a config dict, the function
   that fingerprints a config (what changes the outputs), an optional config check run by ``compile()``,
@@ -70,6 +70,9 @@ register_resource_kind(ResourceKind(
 register_resource_kind(ResourceKind(
     "embedder", factory="dataflow.serving.embeddings:create_embedder",
     fingerprint="dataflow.serving.embeddings:embedder_fingerprint", param="embedder", label="an embedder"))
+register_resource_kind(ResourceKind(
+    "sandbox", factory="dataflow.sandbox:create_sandbox", fingerprint="dataflow.sandbox:sandbox_fingerprint",
+    check="dataflow.sandbox:check_sandbox_config", param="sandbox", label="a sandbox"))
 
 
 def _load(path: str) -> Callable[..., Any]:

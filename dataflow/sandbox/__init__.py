@@ -12,6 +12,9 @@ Usage::
         exs = box.run_many([Job(code, tests), ...])               # in parallel on every worker, in order
         box.isolation().table()                                   # the layers active on this host
 
+As a pipeline resource (kind ``"sandbox"``, ``sandbox:`` in a spec): :func:`create_sandbox` builds one from a
+config dict, :func:`sandbox_fingerprint` says which settings change results (see ``resource.py``).
+
 ``Execution``: ``status`` (``pass`` / ``fail`` / ``timeout`` / ``error`` / ``memory``), ``stdout``,
 ``stderr`` (each capped at ``Limits.output_bytes``; ``truncated`` says when more was written), ``log`` (the
 first failing assertion, the exception with its traceback, or why the process was killed), ``seconds``,
@@ -49,5 +52,7 @@ from dataflow.sandbox.pool import (
     SandboxError,
     isolation,
 )
+from dataflow.sandbox.resource import check_sandbox_config, create_sandbox, sandbox_fingerprint
 
-__all__ = ["STATUSES", "Execution", "Isolation", "Job", "Limits", "Sandbox", "SandboxError", "isolation"]
+__all__ = ["STATUSES", "Execution", "Isolation", "Job", "Limits", "Sandbox", "SandboxError", "check_sandbox_config",
+           "create_sandbox", "isolation", "sandbox_fingerprint"]

@@ -343,4 +343,4 @@ def test_the_sandbox_is_a_pure_module():
     probe = "import sys, dataflow.sandbox\nprint(sorted(m for m in sys.modules if m.startswith('dataflow')))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).resolve().parents[2])).stdout
-    assert eval(out) == ["dataflow", "dataflow.sandbox", "dataflow.sandbox.pool"]
+    assert eval(out) == ["dataflow", "dataflow.sandbox", "dataflow.sandbox.pool", "dataflow.sandbox.resource"]
