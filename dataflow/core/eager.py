@@ -16,6 +16,7 @@ from dataflow.core.chunk_runner import run_isolated
 from dataflow.core.context import StepContext
 from dataflow.core.fileio import frame_to_records
 from dataflow.core.operator import BatchResult, Operator
+from dataflow.core.resources import ResourcePool
 
 
 def apply_op_to_frame(op: Operator, bindings: dict[str, Any], frame: pd.DataFrame, *, serving: Any = None,
@@ -25,12 +26,16 @@ def apply_op_to_frame(op: Operator, bindings: dict[str, Any], frame: pd.DataFram
         frame = frame.assign(**{ROW_ID: [str(i) for i in range(1, len(frame) + 1)]})
     cols = bindings if isinstance(bindings, Bindings) else Bindings(bindings)
     given = {kind: value for kind, value in (("llm", serving), ("embedder", embedder)) if value is not None}
-    ctx = StepContext(step_index=1, op_name=op.op_name(), cols=cols, op=op, resources=given)
+    pool = ResourcePool(borrowed=given)  # builds a default for any other resource the step asks for
+    ctx = StepContext(step_index=1, op_name=op.op_name(), cols=cols, op=op, resources=pool)
     label = op.op_name()
-    if op.granularity == "dataset":
-        decision = op.decide([op.scan(frame, ctx)])
-        return run_isolated(lambda f: op.apply(f, decision, ctx), frame, label)
-    return run_isolated(lambda f: op.process(f, ctx), frame, label)
+    try:
+        if op.granularity == "dataset":
+            decision = op.decide([op.scan(frame, ctx)])
+            return run_isolated(lambda f: op.apply(f, decision, ctx), frame, label)
+        return run_isolated(lambda f: op.process(f, ctx), frame, label)
+    finally:
+        pool.close()  # what it built (a default model, a sandbox); never what it was given
 
 
 class DataFrameStorage:

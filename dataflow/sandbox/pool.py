@@ -205,6 +205,7 @@ class Sandbox:
             if self._all:
                 return self
             self._base = tempfile.mkdtemp(prefix="dataflow-sandbox-")
+            self._owner = os.getpid()
             # Started from this thread and not a pool's: a worker dies with the thread that started it
             # (PR_SET_PDEATHSIG). All start at once, then each hello is read.
             started = [_WorkerProcess(self._base, self._want) for _ in range(self.size)]
@@ -215,6 +216,8 @@ class Sandbox:
         return self
 
     def close(self) -> None:
+        if self._all and getattr(self, "_owner", None) != os.getpid():
+            return  # a forked copy: the workers and their folder belong to the process that started them
         with self._lock:
             if self._executor:
                 self._executor.shutdown(wait=True)
