@@ -1,0 +1,1 @@
+"""Code operators: heuristics, LLM synthesis and scoring, sandboxed test execution."""
