@@ -26,8 +26,8 @@ _PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3"})
 # Lines where code usually starts after a sentence of prose ("Here is the function:").
 _CODE_START = re.compile(r"^(?:def |class |import |from \S+ import |@|async def )")
 # Labels a model puts before the instruction it was asked for.
-_LABEL = re.compile(r"^\W*(?:(?:generated|new|rewritten|normalized|enhanced)\s+)?(?:instruction|task|request)"
-                    r"\s*[:：]\W*", re.I)
+_LABEL = re.compile(r"^[\s*_#>]*(?:(?:generated|new|rewritten|normalized|enhanced)\s+)?(?:instruction|task|request)"
+                    r"[\s*_]*[:：][\s*_]*", re.I)
 
 
 def _normalise(text: str) -> str:
