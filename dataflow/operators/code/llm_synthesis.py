@@ -17,6 +17,8 @@ from dataflow.operators.code.llm_shared import NO_CODE, blank_rejects, clean_ins
 MIN_INSTRUCTION_CHARS = 20
 # Tokens one generated instruction may take: a paragraph of about 80 words, with JSON quoting.
 TOKENS_PER_INSTRUCTION = 160
+# Where a code answer's block ends: the stop sequence of the code generator.
+CLOSING_FENCE = "\n```\n"
 
 
 class _CodeGenerator(LLMGenerator):
@@ -76,7 +78,9 @@ class CodeInstructionToCodeGenerator(_CodeGenerator):
     :func:`~dataflow.operators.code.llm_shared.extract_code`: the first fenced Python block, else the
     answer itself when it is Python (prose around it cut); an answer with no code is rejected (``no code
     in the answer``), as are rows with a blank instruction, without a call (``empty instruction``).
-    Python only: the extraction and the sandbox downstream read Python.
+    Generation stops at the first closing fence (a line of three backquotes), so the tokens a model spends
+    explaining its code afterwards are not generated. Python only: the extraction and the sandbox
+    downstream read Python.
     """
 
     blank_what = "instruction"
@@ -89,6 +93,8 @@ class CodeInstructionToCodeGenerator(_CodeGenerator):
                  seed: int | None = None, llm_serving: Any = None) -> None:
         super().__init__(prompt_template, system_prompt, temperature, max_tokens, seed, llm_serving)
         self.language = language
+        # The opening fence is followed by the language tag; a bare fence on its own line closes the block.
+        self.sampling = self.sampling.model_copy(update={"stop": (CLOSING_FENCE,)})
 
     def parse(self, answer: Any) -> Any:
         code = extract_code(answer.text)

@@ -111,7 +111,7 @@ def test_instruction_to_code_keeps_only_the_code_and_rejects_answers_without_cod
     assert result.reject_reasons == ["no code in the answer", "no code in the answer", "empty instruction"]
     assert len(serving.calls) == 4
     assert "```python code block" in user_text(serving.calls[0])
-    assert serving.calls[0].max_tokens == 768
+    assert serving.calls[0].max_tokens == 768 and serving.calls[0].stop == ["\n```\n"]
 
 
 # ----------------------------------------------------------------------------- enhancement
