@@ -32,7 +32,7 @@ from dataflow.core.errors import CompileError, ParamsError, Problem
 from dataflow.core.executor import get_executor
 from dataflow.core.operator import Operator
 from dataflow.core.plan import CompiledPlan, check_steps, fingerprint_steps, input_fingerprint, split_segments
-from dataflow.core.resources import ResourceSpec, resource_fingerprint
+from dataflow.core.resources import ResourceSpec, resource_fingerprint, resource_kinds
 from dataflow.core.tracer import StepTracer
 
 logger = logging.getLogger("dataflow")
@@ -47,7 +47,7 @@ class Pipeline:
 
     def __init__(self, input: str | Path | None = None, output: str | Path | None = None, *,
                  cache_dir: str | Path | None = None, serving: Any = None, embedder: Any = None,
-                 sandbox: Any = None,
+                 sandbox: Any = None, resources: dict[str, Any] | None = None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  workers: int | None = None,
                  on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
@@ -58,6 +58,7 @@ class Pipeline:
         self.serving = serving
         self.embedder = embedder
         self.sandbox = sandbox
+        self.resources = dict(resources or {})
         self.chunk_size = chunk_size
         self.chunk_bytes = chunk_bytes
         self.workers = workers
@@ -95,8 +96,12 @@ class Pipeline:
         return {"instance": type(self.serving).__name__}
 
     def resource_settings(self) -> dict[str, Any]:
-        """The pipeline's setting of each resource kind: a config dict, an instance, or None (default)."""
-        return {"llm": self.serving, "embedder": self.embedder, "sandbox": self.sandbox}
+        """The pipeline's setting of each resource kind: a config dict, an instance, or None (default).
+
+        ``serving``, ``embedder`` and ``sandbox`` name the common kinds; ``resources`` sets any registered
+        kind by name (a domain's database, say)."""
+        named = {"llm": self.serving, "embedder": self.embedder, "sandbox": self.sandbox}
+        return {**self.resources, **{kind: value for kind, value in named.items() if value is not None}}
 
     def compile(self, *, input: str | Path | None = None) -> CompiledPlan:
         """Check everything that can be checked before running; raise :class:`CompileError` on errors.
@@ -134,7 +139,14 @@ class Pipeline:
         if self.on_bad_input not in ("error", "skip"):
             problems.append(Problem(f"on_bad_input must be 'error' or 'skip', not {self.on_bad_input!r}"))
         settings = self.resource_settings()
-        used = sorted({kind for s in steps for kind in s.op.resources})
+        known = resource_kinds()
+        for kind in sorted(set(settings) - set(known)):
+            problems.append(Problem(f"resources: unknown resource kind {kind!r} (known: {', '.join(sorted(known))})"))
+        for step in steps:
+            for kind in sorted(set(step.op.resources) - set(known)):
+                problems.append(Problem(f"uses the unknown resource kind {kind!r} (known: {', '.join(sorted(known))})",
+                                        step=step.index, op=step.name))
+        used = sorted({kind for s in steps for kind in s.op.resources if kind in known})
         resource_problems = {}
         for kind in used:
             if isinstance(settings.get(kind), (dict, type(None))):
@@ -230,6 +242,7 @@ class PipelineSpec(BaseModel):
     serving: dict[str, Any] | None = None
     embedder: dict[str, Any] | None = None
     sandbox: dict[str, Any] | None = None
+    resources: dict[str, dict[str, Any]] = Field(default_factory=dict)  # any other resource kind, by name
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
     chunk_bytes: int = Field(DEFAULT_CHUNK_BYTES, gt=0)
     workers: int | None = Field(None, gt=0)
@@ -248,6 +261,7 @@ class SpecPipeline(Pipeline):
         name = spec.name or (Path(source).stem if source else "pipeline")
         super().__init__(resolve(spec.input), resolve(spec.output), cache_dir=resolve(spec.cache_dir),
                          serving=spec.serving, embedder=spec.embedder, sandbox=spec.sandbox,
+                         resources=spec.resources,
                          chunk_size=spec.chunk_size, chunk_bytes=spec.chunk_bytes,
                          workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
         self.spec = spec

@@ -131,8 +131,10 @@ def check_steps(steps: list[Step], input_columns: list[str] | None, *,
             available[column] = step.label
         for kind in op.resources:
             problem = (resource_problems or {}).get(kind)
+            if not problem:
+                continue
             param = resource_kind(kind).param
-            if problem and not (param and getattr(op, param, None) is not None):
+            if not (param and getattr(op, param, None) is not None):
                 problems.append(Problem(f"needs {resource_kind(kind).label or kind}, but {problem}", **where))
         for module, pip_name in op.requires.items():
             if importlib.util.find_spec(module) is None:

@@ -100,3 +100,33 @@ def test_a_column_first_seen_after_the_sampled_records_is_found(tmp_path):
             "steps": [{"op": f"{OPS}:Upper", "run": {"input_key": "title"}}]}
     plan = Pipeline.from_spec(spec).compile()
     assert "title" in plan.required
+
+
+def test_resources_mapping_sets_any_kind_and_unknown_kinds_are_compile_errors(tmp_path):
+    """``resources:`` configures any registered kind by name; a kind nobody registered is reported by
+    compile() (in the mapping, or declared by an operator), before any row is read."""
+    from dataflow.core.errors import CompileError
+    from dataflow.core.operator import Refiner
+    from dataflow.core.registry import register_operator
+
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"text": "a"}\n')
+    spec = {"input": str(data), "steps": [{"op": "tests.core.sample_ops:Upper"}],
+            "resources": {"sandbox": {"timeout": 3}}}
+    pipe = Pipeline.from_spec(spec)
+    assert pipe.resource_settings()["sandbox"] == {"timeout": 3}
+    pipe.compile()
+    with pytest.raises(CompileError, match="unknown resource kind 'warehouse'"):
+        Pipeline.from_spec({**spec, "resources": {"warehouse": {}}}).compile()
+
+    @register_operator(name="TestUsesWarehouse")
+    class UsesWarehouse(Refiner):
+        """Needs a resource kind nobody registered."""
+
+        resources = ("warehouse",)
+
+        def refine_text(self, text):
+            return text
+
+    with pytest.raises(CompileError, match=r"step 1 .*unknown resource kind 'warehouse'"):
+        Pipeline.from_spec({**spec, "steps": [{"op": "TestUsesWarehouse"}]}).compile()
