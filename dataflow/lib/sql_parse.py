@@ -22,6 +22,9 @@ HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 SQLGLOT = {"sqlglot": "sqlglot==30.31.0"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# sqlglot names the token it stopped at by its repr; the message keeps only the text.
+_TOKEN = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, "
+                    r"comments: \[.*?\]>")
 
 
 class SQLParseError(ValueError):
@@ -38,7 +41,8 @@ def error_message(exc: Exception) -> str:
             where = f" (line {first['line']}, col {first['col']}"
             near = (first.get("highlight") or "").strip()
             where += f", near {near!r})" if near else ")"
-        return f"{first.get('description') or 'parse error'}{where}"
+        description = _TOKEN.sub(lambda m: repr(m.group(1)), first.get("description") or "parse error")
+        return f"{description}{where}"
     text = _ANSI.sub("", str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
