@@ -127,8 +127,8 @@ def _conditions(expr: Any) -> tuple[list[Any], int, int]:
 
 
 def _negated(cond: Any) -> bool:
-    """Spider's ``not_op``: NOT before the operator (NOT IN, NOT LIKE, NOT BETWEEN, NOT EXISTS);
-    ``IS NOT NULL`` is the operator IS with the value ``not null`` to Spider's parser."""
+    """Spider's ``not_op``: NOT before the operator (NOT IN, NOT LIKE, NOT BETWEEN, NOT EXISTS).
+    Spider's parser cannot read ``IS NOT NULL``; it counts here as a plain IS condition."""
     from sqlglot import exp
 
     if isinstance(cond, exp.Not):
