@@ -56,7 +56,8 @@ def test_official_aggregate_quirks():
     assert spider_counts(parse_query(
         "SELECT count(*) FROM t GROUP BY a HAVING count(*) > 1 AND sum(b) < 3")) == (1, 0, 1)
     assert spider_counts(parse_query("SELECT max(a) FROM t WHERE b NOT LIKE 'x%'")) == (2, 0, 1)
-    # IS NOT NULL (which Spider's parser cannot read) is not a negated condition; ORDER BY counts both operands.
+    # IS NOT NULL (Spider's parser cannot read it) is not a negated condition; ORDER BY counts both
+    # operands.
     assert spider_counts(parse_query("SELECT max(a) FROM t WHERE b IS NOT NULL")) == (1, 0, 0)
     assert spider_counts(parse_query("SELECT a FROM t ORDER BY sum(b) - sum(c)")) == (1, 0, 1)
 

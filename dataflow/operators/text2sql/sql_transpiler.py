@@ -31,9 +31,11 @@ class SQLDialectTranspiler(Generator):
 
     def __init__(self, read: str = "sqlite", write: str = "postgres", pretty: bool = False) -> None:
         super().__init__()
-        from sqlglot.dialects.dialect import Dialect
-
-        for name in (read, write):
+        try:
+            from sqlglot.dialects.dialect import Dialect
+        except ImportError:  # compile() reports the missing requirement
+            Dialect = None  # noqa: N806
+        for name in (read, write) if Dialect else ():
             Dialect.get_or_raise(name)  # an unknown dialect fails here, not on every row
         self.read, self.write, self.pretty = read, write, pretty
 
