@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,12 +77,16 @@ def start() -> tuple[PostgresServer | None, str]:
     return server, ""
 
 
+def _integral(value: object) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", value) is not None)
+
+
 def _pg_type(declared: str, values: list) -> str:
     """A PostgreSQL type for a SQLite column: by its declared affinity, text when the values disagree
-    (SQLite keeps whatever is stored: 'abc' in an INT column)."""
+    (SQLite keeps whatever is stored: 'abc' in an INT column; '6' in an INT column is the number)."""
     declared = declared.lower()
     present = [v for v in values if v is not None]
-    if "int" in declared and all(isinstance(v, int) for v in present):
+    if "int" in declared and all(_integral(v) for v in present):
         return "bigint"
     if any(w in declared for w in ("real", "floa", "doub", "num", "dec")) and all(
             isinstance(v, (int, float)) for v in present):
@@ -95,7 +100,7 @@ def _pg_type(declared: str, values: list) -> str:
 
 def load_sqlite(url: str, sqlite_path: str | Path, dbname: str) -> None:
     """Copy a SQLite database into a new PostgreSQL database ``dbname``: tables and rows, names lowercased
-    (PostgreSQL folds unquoted names), no constraints (Spider's data does not always satisfy its keys)."""
+    (PostgreSQL folds unquoted names), primary keys where the data satisfies them, no foreign keys."""
     import sqlite3
 
     import psycopg
@@ -116,11 +121,19 @@ def load_sqlite(url: str, sqlite_path: str | Path, dbname: str) -> None:
             cols = ", ".join(f"{n} {t}" for n, t in zip(names, types))
             dst.execute(f'CREATE TABLE "{table.lower()}" ({cols})')
             def cell(v, t):
-                return str(v) if t == "text" and v is not None and not isinstance(v, str) else v
+                if v is None:
+                    return None
+                return str(v) if t == "text" and not isinstance(v, str) else int(v) if t == "bigint" else v
             rows = [tuple(cell(v, t) for v, t in zip(r, types)) for r in rows]
             with dst.cursor() as cur:
                 if rows:
                     marks = ", ".join(["%s"] * len(names))
                     cur.executemany(f'INSERT INTO "{table.lower()}" VALUES ({marks})', rows)
-        dst.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC")
+            pk = [f'"{col[1].lower()}"' for col in sorted((c for c in info if c[5]), key=lambda c: c[5])]
+            if pk:  # when the data allows it: PostgreSQL then accepts other columns of a GROUP BY on the key
+                try:
+                    with dst.transaction():
+                        dst.execute(f'ALTER TABLE "{table.lower()}" ADD PRIMARY KEY ({", ".join(pk)})')
+                except psycopg.Error:
+                    pass
     src.close()
