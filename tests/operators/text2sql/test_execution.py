@@ -98,3 +98,19 @@ def test_executability_filter_reason_is_the_database_error():
     reasons = [r["reason"] for r in result.dropped]
     assert reasons[:2] == ["timeout after 1s", "error: no such table: nope"]
     assert reasons[2].startswith("error: no database 'nowhere'")
+
+
+def test_operators_on_postgres(postgres_url):
+    from tests.lib.sql.postgres import load_sqlite
+
+    load_sqlite(postgres_url, SPIDER / "database" / "aircraft" / "aircraft.sqlite", "aircraft_ops")
+    rows = [{"sql": "SELECT name, age FROM pilot", "gold_sql": "SELECT age, name FROM pilot", "db_id": "aircraft_ops"},
+            {"sql": "SELECT name FROM pilot", "gold_sql": "SELECT name FROM pilot ORDER BY age", "db_id": "aircraft_ops"},
+            {"sql": "DROP TABLE pilot", "gold_sql": "SELECT 1", "db_id": "aircraft_ops"}]
+    judged = run_operator(SQLExecutionMatchEvaluator(db_url=postgres_url), rows)
+    assert judged.kept_frame["execution_match"].tolist() == [True, False, False]
+    runnable = run_operator(SQLExecutabilityFilter(db_url=postgres_url, timeout_s=1), [
+        *rows, {"sql": "SELECT count(*) FROM " + ", ".join(f"pilot p{i}" for i in range(9)), "db_id": "aircraft_ops"}])
+    assert runnable.kept_ids == ["1", "2"]
+    assert [r["reason"] for r in runnable.dropped] == [
+        "error: cannot execute DROP TABLE in a read-only transaction", "timeout after 1s"]
