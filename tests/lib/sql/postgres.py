@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server for tests: ``initdb`` + ``pg_ctl`` in a temporary directory, on a unix socket.
 
-Uses Debian's server binaries (on ``PATH`` or under ``/usr/lib/postgresql/<version>/bin``). PostgreSQL refuses
-to run as root, so as root the server runs as ``nobody``. :func:`start` returns None with the reason when
-no server can be started; the caller skips.
+Uses Debian's server binaries (on ``PATH`` or under ``/usr/lib/postgresql/<version>/bin``); PostgreSQL refuses
+to run as root, so as root the server runs as ``nobody``. Without them, the ``pgserver`` package (a dev
+dependency: PostgreSQL binaries in a wheel). :func:`start` returns None with the reason when no server can
+be started; the caller skips.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def _bin_dir() -> Path | None:
@@ -48,11 +50,38 @@ class PostgresServer:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def start() -> tuple[PostgresServer | None, str]:
+@dataclass
+class PgserverServer:
+    server: Any
+    work: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.get_uri()
+
+    def stop(self) -> None:
+        self.server.cleanup()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _start_pgserver() -> tuple[PgserverServer | None, str]:
+    try:
+        import pgserver
+    except ImportError:
+        return None, "no PostgreSQL server binaries (initdb, pg_ctl) and no pgserver package"
+    work = Path(tempfile.mkdtemp(prefix="pgs-", dir="/tmp"))
+    try:
+        return PgserverServer(pgserver.get_server(work, cleanup_mode="stop"), work), ""
+    except Exception as exc:  # noqa: BLE001 - any failure to start is a reason to skip
+        shutil.rmtree(work, ignore_errors=True)
+        return None, f"pgserver failed: {exc}"
+
+
+def start(use_pgserver: bool = False) -> tuple[PostgresServer | PgserverServer | None, str]:
     """A running server and "", or None and why not."""
-    bin_dir = _bin_dir()
+    bin_dir = None if use_pgserver else _bin_dir()
     if bin_dir is None:
-        return None, "no PostgreSQL server binaries (initdb, pg_ctl) on this machine"
+        return _start_pgserver()
     if os.geteuid() == 0 and not shutil.which("runuser"):
         return None, "running as root without runuser to drop privileges for PostgreSQL"
     work = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))  # short: a socket path has ~100 chars at most
