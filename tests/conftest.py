@@ -19,3 +19,18 @@ def real_llm():
     serving = create_serving({"cache": False})
     yield serving
     serving.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server started for the session (Debian's initdb/pg_ctl), stopped at the end;
+    skips with the reason when none can be started here."""
+    from tests.lib.sql.postgres import start
+
+    server, why = start()
+    if server is None:
+        pytest.skip(f"no PostgreSQL server: {why}")
+    try:
+        yield server.url
+    finally:
+        server.stop()

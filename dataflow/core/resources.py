@@ -1,4 +1,4 @@
-"""Shared resources that operators use (an LLM serving, an embedder, a code sandbox; later a database).
+"""Shared resources that operators use (an LLM serving, an embedder, a code sandbox, SQL databases).
 
 An operator names the kinds it uses (``resources = ("llm",)``); the pipeline says how each kind is
 configured (``serving:`` / ``embedder:`` / ``sandbox:`` in a spec, or an instance passed in Python). One
@@ -73,6 +73,10 @@ register_resource_kind(ResourceKind(
 register_resource_kind(ResourceKind(
     "sandbox", factory="dataflow.sandbox:create_sandbox", fingerprint="dataflow.sandbox:sandbox_fingerprint",
     check="dataflow.sandbox:check_sandbox_config", param="sandbox", label="a sandbox"))
+register_resource_kind(ResourceKind(
+    "sql_database", factory="dataflow.lib.sql.resource:create_database",
+    fingerprint="dataflow.lib.sql.resource:database_fingerprint",
+    check="dataflow.lib.sql.resource:check_database_config", label="SQL databases"))
 
 
 def _load(path: str) -> Callable[..., Any]:
