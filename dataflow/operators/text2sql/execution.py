@@ -27,7 +27,7 @@ class SQLDatabaseOperator(Operator):
     """Shared by the text-to-SQL execution operators: the database params and running a column of SQL."""
 
     requires = {"sqlglot": "sqlglot"}
-    input_sql_key = InputColumn("sql", "str", nullable=True, description="the SQL to run")
+    input_sql_key = InputColumn("SQL", "str", nullable=True, description="the SQL to run (the reference's column name)")
     input_db_id_key = InputColumn("db_id", "str", nullable=True,
                                   description="the database it runs on (ignored for a single SQLite file)")
 

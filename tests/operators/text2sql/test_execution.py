@@ -26,7 +26,7 @@ def spider_rows() -> list[dict]:
     """Gold queries whose database is present, numbered among those (6,904 rows)."""
     data = json.loads((SPIDER / "train_spider.json").read_text())
     present = [r for r in data if (SPIDER / "database" / r["db_id"]).exists()]
-    return [{"idx": i, "db_id": r["db_id"], "sql": r["query"], "gold_sql": r["query"]} for i, r in enumerate(present)]
+    return [{"idx": i, "db_id": r["db_id"], "SQL": r["query"], "gold_sql": r["query"]} for i, r in enumerate(present)]
 
 
 def run_spec(tmp_path: Path, rows: list[dict], step: dict) -> tuple[list[dict], list[dict]]:
@@ -62,12 +62,12 @@ def test_spider_gold_queries_through_a_spec(tmp_path):
 
 R = str(SPIDER / "database")
 ROWS = [
-    {"sql": "SELECT count(*) FROM pilot", "gold_sql": "SELECT count(*) FROM pilot", "db_id": "aircraft"},
-    {"sql": "SELECT Name, Age FROM pilot", "gold_sql": "SELECT Age, Name FROM pilot", "db_id": "aircraft"},
-    {"sql": "SELECT Name FROM pilot", "gold_sql": "SELECT Name FROM pilot ORDER BY Age", "db_id": "aircraft"},
-    {"sql": "SELECT Name FROM pilot WHERE 0", "gold_sql": "SELECT Name FROM pilot WHERE 0", "db_id": "aircraft"},
-    {"sql": "DELETE FROM pilot", "gold_sql": "SELECT 1", "db_id": "aircraft"},
-    {"sql": "SELECT 1", "gold_sql": "SELECT x FROM nope", "db_id": "aircraft"},
+    {"SQL": "SELECT count(*) FROM pilot", "gold_sql": "SELECT count(*) FROM pilot", "db_id": "aircraft"},
+    {"SQL": "SELECT Name, Age FROM pilot", "gold_sql": "SELECT Age, Name FROM pilot", "db_id": "aircraft"},
+    {"SQL": "SELECT Name FROM pilot", "gold_sql": "SELECT Name FROM pilot ORDER BY Age", "db_id": "aircraft"},
+    {"SQL": "SELECT Name FROM pilot WHERE 0", "gold_sql": "SELECT Name FROM pilot WHERE 0", "db_id": "aircraft"},
+    {"SQL": "DELETE FROM pilot", "gold_sql": "SELECT 1", "db_id": "aircraft"},
+    {"SQL": "SELECT 1", "gold_sql": "SELECT x FROM nope", "db_id": "aircraft"},
 ]
 
 
@@ -92,8 +92,8 @@ def test_execution_filter_without_and_with_gold():
 
 def test_executability_filter_reason_is_the_database_error():
     result = run_operator(SQLExecutabilityFilter(db_root=R, timeout_s=1), [
-        {"sql": "SELECT count(*) FROM " + ", ".join(f"pilot p{i}" for i in range(9)), "db_id": "aircraft"},
-        {"sql": "SELECT * FROM nope", "db_id": "aircraft"}, {"sql": "SELECT 1", "db_id": "nowhere"}])
+        {"SQL": "SELECT count(*) FROM " + ", ".join(f"pilot p{i}" for i in range(9)), "db_id": "aircraft"},
+        {"SQL": "SELECT * FROM nope", "db_id": "aircraft"}, {"SQL": "SELECT 1", "db_id": "nowhere"}])
     assert result.kept_ids == []
     reasons = [r["reason"] for r in result.dropped]
     assert reasons[:2] == ["timeout after 1s", "error: no such table: nope"]
@@ -104,13 +104,13 @@ def test_operators_on_postgres(postgres_url):
     from tests.lib.sql.postgres import load_sqlite
 
     load_sqlite(postgres_url, SPIDER / "database" / "aircraft" / "aircraft.sqlite", "aircraft_ops")
-    rows = [{"sql": "SELECT name, age FROM pilot", "gold_sql": "SELECT age, name FROM pilot", "db_id": "aircraft_ops"},
-            {"sql": "SELECT name FROM pilot", "gold_sql": "SELECT name FROM pilot ORDER BY age", "db_id": "aircraft_ops"},
-            {"sql": "DROP TABLE pilot", "gold_sql": "SELECT 1", "db_id": "aircraft_ops"}]
+    rows = [{"SQL": "SELECT name, age FROM pilot", "gold_sql": "SELECT age, name FROM pilot", "db_id": "aircraft_ops"},
+            {"SQL": "SELECT name FROM pilot", "gold_sql": "SELECT name FROM pilot ORDER BY age", "db_id": "aircraft_ops"},
+            {"SQL": "DROP TABLE pilot", "gold_sql": "SELECT 1", "db_id": "aircraft_ops"}]
     judged = run_operator(SQLExecutionMatchEvaluator(db_url=postgres_url), rows)
     assert judged.kept_frame["execution_match"].tolist() == [True, False, False]
     runnable = run_operator(SQLExecutabilityFilter(db_url=postgres_url, timeout_s=1), [
-        *rows, {"sql": "SELECT count(*) FROM " + ", ".join(f"pilot p{i}" for i in range(9)), "db_id": "aircraft_ops"}])
+        *rows, {"SQL": "SELECT count(*) FROM " + ", ".join(f"pilot p{i}" for i in range(9)), "db_id": "aircraft_ops"}])
     assert runnable.kept_ids == ["1", "2"]
     assert [r["reason"] for r in runnable.dropped] == [
         "error: cannot execute DROP TABLE in a read-only transaction", "timeout after 1s"]
