@@ -105,10 +105,16 @@ def test_overlap_repeats_the_end_of_the_previous_paragraph_inside_the_budget():
 
 
 def test_a_top_level_section_that_fits_starts_a_new_chunk():
-    doc = "# A\n\n" + "alpha " * 20 + "\n\n# B\n\n" + "beta " * 20 + "\n\n# C\n\nshort"
+    b_rest = "Second paragraph of B. " * 4  # 92 characters
+    doc = "# A\n\n" + "alpha " * 16 + "\n\n# B\n\nFirst of B.\n\n" + b_rest + "\n\n# C\n\nshort"
     chunks = chunk_markdown(doc, 200, 0)
-    assert [c.heading_path for c in chunks] == ["A", "B"]  # B (~110 chars) moved; little C joined B
-    assert chunks[1].text.startswith("# B") and chunks[1].text.endswith("# C\n\nshort")
+    # The start of B would fit after A, but all of B fits in a chunk of its own: B moves whole.
+    assert [c.heading_path for c in chunks] == ["A", "B"]
+    assert chunks[1].text.startswith("# B\n\nFirst of B.") and b_rest.strip() in chunks[1].text
+    assert chunks[1].text.endswith("# C\n\nshort")  # little C still joins B: it fits there
+    # A section too big for any chunk is packed as it comes.
+    big = chunk_markdown("# A\n\nalpha\n\n# B\n\nbeta.\n\n" + "beta gamma. " * 40, 200, 0)
+    assert big[0].text == "# A\n\nalpha\n\n# B\n\nbeta."
 
 
 def test_invalid_sizes_are_refused():
