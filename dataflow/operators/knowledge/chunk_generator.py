@@ -28,7 +28,9 @@ class KBCChunkGenerator(Generator):
     Each chunk also gets ``heading_path`` ("Title > Section > Subsection"), ``page_range`` ([first, last]
     page, from ``<!-- page N -->`` marker lines that say where page N starts; null without markers),
     ``chunk_index`` (0, 1, ... within its document) and, when ``input_source_key`` is bound (the
-    document's path or id), ``source``. A document with no text is dropped: "no text to chunk".
+    document's path or id), ``source``. A document with no text is dropped: "no text to chunk". The
+    chunks inherit the document row's columns: bind ``output_key`` to the ``input_key`` column to have
+    each chunk's text replace the document's rather than sit beside it.
     """
 
     input_key = InputColumn("markdown", "str", nullable=True)

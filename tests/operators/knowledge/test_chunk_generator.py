@@ -37,6 +37,10 @@ def test_without_a_source_binding_no_source_column_and_no_page_markers_no_pages(
                           [{"markdown": "Plain text. " * 20}])
     assert "source" not in result.written and "source" not in result.kept[0]
     assert all(r["page_range"] is None and r["heading_path"] == "" for r in result.kept)
+    # Bound to the input column, the chunk text replaces the document's text in each chunk row.
+    replaced = run_operator(KBCChunkGenerator(chunk_size=100, chunk_overlap=0, tokenizer=None),
+                            [{"markdown": "Plain text. " * 20}], output_key="markdown").kept
+    assert [r["markdown"] for r in replaced] == [r["raw_chunk"] for r in result.kept]
 
 
 def test_default_tokenizer_counts_real_qwen_tokens_on_a_real_document():
