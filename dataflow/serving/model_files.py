@@ -96,6 +96,14 @@ def model_path(name: str = DEFAULT_MODEL, models_dir: Path | None = None) -> Pat
     return assemble(spec, target)
 
 
+def load_tokenizer(name: str = DEFAULT_MODEL):
+    """The tokenizer of ``name``: an embedded model key (its GGUF vocabulary, via llama.cpp), a ``.gguf``
+    path or a Hugging Face ``tokenizer.json`` (see :mod:`dataflow.lib.tokenizers`)."""
+    from dataflow.lib.tokenizers import open_tokenizer
+
+    return open_tokenizer(name if name.endswith(".json") else str(model_path(name)))
+
+
 def assemble(spec: ModelSpec, target: Path) -> Path:
     parts = part_paths(spec)
     total = sum(p.stat().st_size for p in parts)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import threading
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -14,47 +11,6 @@ from dataflow.core.operator import InputColumn, OutputColumn, RangeFilter
 from dataflow.core.registry import register_operator
 
 DEFAULT_TOKENIZER = "qwen2.5-coder-1.5b"
-
-
-class _GGUFTokenizer:
-    """The vocabulary of a GGUF model through llama.cpp (``vocab_only``: no weights are loaded)."""
-
-    def __init__(self, path: str) -> None:
-        from llama_cpp import Llama
-
-        self._model = Llama(model_path=path, vocab_only=True, verbose=False)
-        self._lock = threading.Lock()
-        # Freed before the interpreter unloads llama.cpp: a Llama object left to its finalizer at exit
-        # calls into a library that is already gone.
-        atexit.register(self._model.close)
-
-    def count(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.array([len(self._model.tokenize(t.encode("utf-8"), add_bos=False, special=False))
-                             for t in texts], dtype=np.int64)
-
-
-class _HFTokenizer:
-    """A Hugging Face ``tokenizer.json`` through the ``tokenizers`` package (batch-encoded in Rust)."""
-
-    def __init__(self, path: str) -> None:
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(path)
-
-    def count(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        return np.array([len(e.ids) for e in encodings], dtype=np.int64)
-
-
-@lru_cache(maxsize=4)
-def load_tokenizer(name: str) -> Any:
-    """``name``: an embedded model key (``qwen2.5-coder-1.5b``), a ``.gguf`` path or a ``tokenizer.json``."""
-    if name.endswith(".json"):
-        return _HFTokenizer(name)
-    from dataflow.serving.model_files import model_path
-
-    return _GGUFTokenizer(str(model_path(name)))
 
 
 @register_operator
@@ -89,5 +45,7 @@ class ReasoningAnswerTokenLengthFilter(RangeFilter):
         present = [i for i, t in enumerate(texts) if isinstance(t, str) and t]
         counts = np.zeros(len(texts), dtype=np.int64)
         if present:
+            from dataflow.serving.model_files import load_tokenizer
+
             counts[present] = load_tokenizer(self.tokenizer).count([texts[i] for i in present])
         return counts

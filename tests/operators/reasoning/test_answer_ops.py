@@ -14,11 +14,9 @@ from dataflow.operators.reasoning.answer_format_filter import ReasoningAnswerFor
 from dataflow.operators.reasoning.answer_generator import ReasoningAnswerGenerator
 from dataflow.operators.reasoning.answer_ground_truth_filter import ReasoningAnswerGroundTruthFilter
 from dataflow.operators.reasoning.answer_ngram_filter import ReasoningAnswerNgramFilter, ngram_hashes
-from dataflow.operators.reasoning.answer_token_length_filter import (
-    ReasoningAnswerTokenLengthFilter,
-    load_tokenizer,
-)
+from dataflow.operators.reasoning.answer_token_length_filter import ReasoningAnswerTokenLengthFilter
 from dataflow.operators.reasoning.pseudo_answer_generator import ReasoningPseudoAnswerGenerator
+from dataflow.serving.model_files import load_tokenizer
 from tests.lib.math_answers.answer_pairs import MATH_FIXTURES
 from tests.operators.reasoning.scripted_serving import (
     ScriptedServing,
