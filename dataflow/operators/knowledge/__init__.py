@@ -1,0 +1,1 @@
+"""Knowledge extraction operators: documents to Markdown, chunks, clean text and QA pairs."""
