@@ -18,14 +18,15 @@ pdfplumber         0.582    1.8 s (pdfminer underneath); finds tables, but its t
 PDFium also gives each character's box, so a line's glyph height tells headings from body text (the most
 common height, by characters, is the body's). Layout rules, each cheap and local:
 
-* a line at the top or bottom of a page whose digit-blind text repeats on at least half the pages (three
-  at least) is a running header or footer; a lone number there ("12", "Page 3 of 9", "xiv") is a page
+* a line at the top or bottom of a page, not taller than the body, whose digit-blind text repeats on at
+  least half the pages (three at least) is a running header or footer; a lone number there ("12", "Page 3 of 9", "xiv") is a page
   number; both are removed;
 * a line clearly taller than the body (x1.15), short, is a heading (``#`` from x1.6, else ``##``);
   consecutive heading lines of one height are one heading; a numbered title such as ``5.1 Hyper Parameter
   Optimization`` at body height is a ``##`` heading too;
-* a line opening with a bullet glyph is a list item; a line continues the paragraph above unless that
-  one ended a sentence on a short line (a paragraph's last line);
+* a line opening with a bullet glyph is a list item, continued by the lines indented past its bullet;
+  a line continues the paragraph above unless that one ended a sentence on a short line (a
+  paragraph's last line);
 * ``hyphen-`` at a line end before a lowercase word is joined back, and so is a word PDFium marks as
   broken (U+FFFE); soft hyphens are dropped.
 
@@ -48,6 +49,7 @@ _PAGE_NUMBER = re.compile(r"^(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1
 _NUMBERED_TITLE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}\.?\s+[A-Z][^.]{2,80}$")
 _SENTENCE_END = (".", "!", "?", ":", "。", "؟", '."', ".”", ")")
 _BREAK_HYPHEN = "\ufffe"  # what PDFium puts for a hyphen its layout marks as a word broken at a line end
+_BROKEN_WORD = re.compile(_BREAK_HYPHEN + r"\s*(?=(\w))")
 _HEIGHT_SAMPLES = 8  # characters measured per line: enough for a median, cheap on long documents
 
 
@@ -55,6 +57,7 @@ _HEIGHT_SAMPLES = 8  # characters measured per line: enough for a median, cheap 
 class _Line:
     text: str
     height: float  # median glyph height (loose boxes), in PDF points
+    left: float = 0.0  # x of the first glyph
 
 
 def _page_lines(page) -> list[_Line]:
@@ -74,7 +77,8 @@ def _page_lines(page) -> list[_Line]:
                 for i in positions[::step][:_HEIGHT_SAMPLES]:
                     _left, bottom, _right, top = textpage.get_charbox(i, loose=True)
                     heights.append(top - bottom)
-                lines.append(_Line(stripped, statistics.median(heights) if heights else 0.0))
+                left = textpage.get_charbox(positions[0])[0] if positions else 0.0
+                lines.append(_Line(stripped, statistics.median(heights) if heights else 0.0, left))
             elif stripped:
                 lines.append(_Line(stripped, 0.0))
             start = end + 1
@@ -87,8 +91,9 @@ def _edge_key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
-def _drop_running_lines(pages: list[list[_Line]], edge: int = 2) -> list[list[_Line]]:
-    """Remove page numbers and lines repeated at the top or bottom of many pages."""
+def _drop_running_lines(pages: list[list[_Line]], body: float, edge: int = 2) -> list[list[_Line]]:
+    """Remove page numbers and lines repeated at the top or bottom of many pages, except headings (a
+    "Chapter 3" title opening each page is content; running headers are set at body size or smaller)."""
     seen: Counter[str] = Counter()
     for lines in pages:
         seen.update({_edge_key(line.text) for line in lines[:edge] + lines[-edge:]})
@@ -99,7 +104,7 @@ def _drop_running_lines(pages: list[list[_Line]], edge: int = 2) -> list[list[_L
         for index, line in enumerate(lines):
             at_edge = index < edge or index >= len(lines) - edge
             if at_edge and (_PAGE_NUMBER.match(line.text) or
-                            (len(pages) > 1 and seen[_edge_key(line.text)] >= threshold)):
+                            (seen[_edge_key(line.text)] >= threshold and line.height <= body * 1.15)):
                 continue
             kept.append(line)
         cleaned.append(kept)
@@ -129,6 +134,7 @@ def _blocks(lines: list[_Line], body: float) -> list[str]:
     heading_height = 0.0
     long_line = sorted(len(line.text) for line in lines)[int(len(lines) * 0.9)] if lines else 0
     previous = ""
+    item_left = 0.0
     for line in lines:
         text = line.text
         tall = body > 0 and line.height >= body * 1.15 and len(text) <= 120
@@ -141,9 +147,9 @@ def _blocks(lines: list[_Line], body: float) -> list[str]:
             kind, heading_height = "h", line.height
         elif text.startswith(_BULLETS) and len(text) > 2 and text[1] in " \t":
             blocks.append("- " + text[2:].strip())
-            kind = "li"
-        elif kind in ("p", "li") and not (previous.endswith(_SENTENCE_END) and
-                                          len(previous) < 0.8 * long_line):
+            kind, item_left = "li", line.left
+        elif (kind == "p" or (kind == "li" and line.left > item_left + 1)) and not (
+                previous.endswith(_SENTENCE_END) and len(previous) < 0.8 * long_line):
             blocks[-1] = _join(blocks[-1], text)
         else:
             blocks.append(text)
@@ -172,8 +178,8 @@ def pdf_to_markdown(data: bytes) -> tuple[str, int]:
     if not any(pages):
         raise DocumentError(f"PDF has no text layer (scanned?): {page_count} page(s) without "
                             "extractable text; OCR is not supported")
-    pages = _drop_running_lines(pages)
     body = _body_height(pages)
+    pages = _drop_running_lines(pages, body)
     blocks = [block for lines in pages for block in _blocks(lines, body)]
     # list items of one list stay together
     out: list[str] = []
@@ -182,4 +188,5 @@ def pdf_to_markdown(data: bytes) -> tuple[str, int]:
             out[-1] += "\n" + block
         else:
             out.append(block)
-    return "\n\n".join(out).replace(_BREAK_HYPHEN, "-") + "\n", page_count
+    markdown = _BROKEN_WORD.sub(lambda m: "" if m.group(1).islower() else "-", "\n\n".join(out))
+    return markdown.replace(_BREAK_HYPHEN, "-") + "\n", page_count

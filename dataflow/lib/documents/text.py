@@ -1,5 +1,6 @@
 """Bytes to text: UTF-8 (with or without a BOM), UTF-16 with a BOM, a charset an HTML page declares, else
-what charset-normalizer (MIT, pure Python with optional speedups) detects."""
+what charset-normalizer (MIT, pure Python with optional speedups) detects, windows-1252 first among
+near-equal guesses."""
 
 from __future__ import annotations
 
@@ -29,7 +30,14 @@ def decode_text(data: bytes) -> str:
             pass  # a wrong or unknown declaration: detect instead
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise DocumentError("cannot detect the text encoding (binary file?)")
-    return str(best)
+    # On short texts several single-byte codecs look alike (a German-French page scores best as Baltic
+    # cp1257). Undeclared legacy text is mostly windows-1252 (the WHATWG default): prefer it when it is
+    # about as clean as the best guess.
+    least_chaos = min(match.chaos for match in matches)
+    for match in matches:
+        if match.chaos <= least_chaos + 0.05 and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace")
+    return str(matches[0])
