@@ -17,8 +17,8 @@ class FileOrURLToMarkdownConverter(Generator):
 
     Kinds, told by the file's first bytes and then its extension: PDF (text layer: reading order,
     paragraphs, headings, lists; running headers, footers and page numbers removed; hyphenation
-    repaired), HTML (main content with headings, lists, links and tables), DOCX, Markdown and plain
-    text (any encoding). See :mod:`dataflow.lib.documents` for the rules and the libraries.
+    repaired), HTML (headings, lists, links, code and tables; the main content of a large page), DOCX,
+    Markdown and plain text (any encoding). See :mod:`dataflow.lib.documents` for the rules and the libraries.
 
     A document that cannot be read is rejected with the reason, and the other rows go on: a missing
     file, an empty file, a PDF without a text layer (scanned; no OCR), an encrypted PDF, a corrupt or
