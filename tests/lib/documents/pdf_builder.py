@@ -53,3 +53,14 @@ def text_pdf(pages: list[list[tuple[float, str]]]) -> bytes:
 def scanned_pdf(n_pages: int = 1) -> bytes:
     """Pages that only paint an image: no text layer, as a scanner makes them."""
     return build_pdf([b"q 500 0 0 700 50 50 cm /Im1 Do Q"] * n_pages, with_image=True)
+
+
+def table_pdf() -> bytes:
+    """A paragraph, a ruled 2x3 table (header row: Item, Count) and a closing paragraph."""
+    grid = b"0.5 w 72 560 200 60 re S 172 560 m 172 620 l S 72 600 m 272 600 l S 72 580 m 272 580 l S"
+    cells = [(78, 606, "Item"), (178, 606, "Count"), (78, 586, "apples"), (178, 586, "12"),
+             (78, 566, "pears"), (178, 566, "7")]
+    text = ["BT /F1 11 Tf 72 700 Td (The stock count for the week is below.) Tj ET"]
+    text += [f"BT /F1 10 Tf {x} {y} Td ({t}) Tj ET" for x, y, t in cells]
+    text.append("BT /F1 11 Tf 72 500 Td (Counts are taken every Friday.) Tj ET")
+    return build_pdf([grid + b"\n" + "\n".join(text).encode()])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from dataflow.lib.documents import DocumentError, convert_bytes, convert_path, detect_kind
-from tests.lib.documents.pdf_builder import scanned_pdf, text_pdf
+from tests.lib.documents.pdf_builder import scanned_pdf, table_pdf, text_pdf
 
 pytest.importorskip("pypdfium2")
 pytest.importorskip("trafilatura")
@@ -34,6 +34,13 @@ def test_pdf_layout_rules():
     assert "until it reaches the distant forest where it rests." in md  # hyphenation, one paragraph
     assert "rests.\n\nA paragraph about" in md
     assert "- first beta item continued\n- second item\n\nClosing words" in md
+
+
+def test_pdf_ruled_table_becomes_a_markdown_table():
+    pytest.importorskip("pdfplumber")
+    assert convert_bytes(table_pdf()).markdown == (
+        "The stock count for the week is below.\n\n| Item | Count |\n|---|---|\n| apples | 12 |\n"
+        "| pears | 7 |\n\nCounts are taken every Friday.\n")
 
 
 def test_two_pages_sharing_lines_keep_them():
