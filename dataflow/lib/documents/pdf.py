@@ -19,14 +19,15 @@ PDFium also gives each character's box, so a line's glyph height tells headings 
 common height, by characters, is the body's). Layout rules, each cheap and local:
 
 * a line at the top or bottom of a page, not taller than the body, whose digit-blind text repeats on at
-  least half the pages (three at least) is a running header or footer; a lone number there ("12", "Page 3 of 9", "xiv") is a page
+  least a quarter of the pages (three at least; books alternate two headers) is a running header or
+  footer; a lone number there ("12", "Page 3 of 9", "xiv") is a page
   number; both are removed;
 * a line clearly taller than the body (x1.15), short, is a heading (``#`` from x1.6, else ``##``);
   consecutive heading lines of one height are one heading; a numbered title such as ``5.1 Hyper Parameter
   Optimization`` at body height is a ``##`` heading too;
 * a line opening with a bullet glyph is a list item, continued by the lines indented past its bullet;
   a line continues the paragraph above unless that one ended a sentence on a short line (a
-  paragraph's last line);
+  paragraph's last line); a table-of-contents line (dot leaders, then a page) stands alone;
 * ``hyphen-`` at a line end before a lowercase word is joined back, and so is a word PDFium marks as
   broken (U+FFFE); soft hyphens are dropped.
 
@@ -52,6 +53,7 @@ from dataflow.lib.documents.tables import markdown_table
 _BULLETS = ("•", "\uf0b7", "◦", "▪", "■", "●", "○", "–", "-", "*", "\u2022", "\uf0a7")
 _PAGE_NUMBER = re.compile(r"^(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1,4})?$", re.I)
 _NUMBERED_TITLE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}\.?\s+[A-Z][^.]{2,80}$")
+_DOT_LEADER = re.compile(r"(\. ?){4,}\s*\S{1,8}$")  # a table of contents line: "Roles . . . . . 8"
 _SENTENCE_END = (".", "!", "?", ":", "。", "؟", '."', ".”", ")")
 _BREAK_HYPHEN = "\ufffe"  # what PDFium puts for a hyphen its layout marks as a word broken at a line end
 _BROKEN_WORD = re.compile(_BREAK_HYPHEN + r"\s*(?=(\w))")
@@ -105,7 +107,7 @@ def _drop_running_lines(pages: list[list[_Line]], body: float, edge: int = 2) ->
     seen: Counter[str] = Counter()
     for lines in pages:
         seen.update({_edge_key(line.text) for line in lines[:edge] + lines[-edge:]})
-    threshold = max(3, (len(pages) + 1) // 2)  # three pages at least: two pages may share real text
+    threshold = max(3, len(pages) // 4)  # three pages at least: two pages may share real text
     cleaned = []
     for lines in pages:
         kept = []
@@ -222,6 +224,9 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
         elif text.startswith(_BULLETS) and len(text) > 2 and text[1] in " \t":
             blocks.append("- " + text[2:].strip())
             kind, item_left = "li", line.left
+        elif _DOT_LEADER.search(text):
+            blocks.append(text)
+            kind = "toc"
         elif (kind == "p" or (kind == "li" and line.left > item_left + 1)) and not (
                 previous.endswith(_SENTENCE_END) and len(previous) < 0.8 * long_line):
             blocks[-1] = _join(blocks[-1], text)
