@@ -26,8 +26,9 @@ common height, by characters, is the body's). Layout rules, each cheap and local
   consecutive heading lines of one height are one heading; a numbered title such as ``5.1 Hyper Parameter
   Optimization`` at body height is a ``##`` heading too;
 * a line opening with a bullet glyph is a list item, continued by the lines indented past its bullet;
-  a line continues the paragraph above unless that one ended a sentence on a short line (a
-  paragraph's last line); a table-of-contents line (dot leaders, then a page) stands alone;
+  a line continues the paragraph above unless a wider gap than the page's usual line distance (x1.5)
+  separates them, or that one ended a sentence on a short line (a paragraph's last line); a paragraph
+  continues over a page break when its sentence is unfinished and the next page opens in lowercase; a table-of-contents line (dot leaders, then a page) stands alone;
 * ``hyphen-`` at a line end before a lowercase word is joined back, and so is a word PDFium marks as
   broken (U+FFFE); soft hyphens are dropped.
 
@@ -205,7 +206,12 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
     long_line = sorted(len(line.text) for line in lines)[int(len(lines) * 0.9)] if lines else 0
     previous = ""
     item_left = 0.0
+    gaps = sorted(b.top - a.top for a, b in zip(lines, lines[1:]) if 0 < b.top - a.top < 100)
+    leading = gaps[len(gaps) // 2] if gaps else 0.0  # the usual distance between lines of a paragraph
+    previous_top = None
     for line in lines:
+        spaced = previous_top is not None and leading > 0 and line.top - previous_top > 1.5 * leading
+        previous_top = line.top
         text = line.text
         table = next((table for table in tables if table.holds(line)), None)
         if table is not None:
@@ -227,7 +233,7 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
         elif _DOT_LEADER.search(text):
             blocks.append(text)
             kind = "toc"
-        elif (kind == "p" or (kind == "li" and line.left > item_left + 1)) and not (
+        elif (kind == "p" or (kind == "li" and line.left > item_left + 1)) and not spaced and not (
                 previous.endswith(_SENTENCE_END) and len(previous) < 0.8 * long_line):
             blocks[-1] = _join(blocks[-1], text)
         else:
@@ -235,6 +241,10 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
             kind = "p"
         previous = text
     return blocks
+
+
+def _is_text(block: str) -> bool:
+    return not block.startswith(("#", "|", "- "))
 
 
 def pdf_to_markdown(data: bytes, with_tables: bool = True) -> tuple[str, int]:
@@ -261,8 +271,14 @@ def pdf_to_markdown(data: bytes, with_tables: bool = True) -> tuple[str, int]:
                             "extractable text; OCR is not supported")
     body = _body_height(pages)
     pages = _drop_running_lines(pages, body)
-    blocks = [block for lines, found in zip(pages, tables)
-              for block in _blocks(lines, body, _complete_tables(lines, found))]
+    blocks: list[str] = []
+    for lines, found in zip(pages, tables):
+        page_blocks = _blocks(lines, body, _complete_tables(lines, found))
+        # a paragraph running over the page break: unfinished sentence, next page opens in lowercase
+        if (blocks and page_blocks and _is_text(blocks[-1]) and _is_text(page_blocks[0])
+                and not blocks[-1].endswith(_SENTENCE_END) and page_blocks[0][:1].islower()):
+            blocks[-1] = _join(blocks[-1], page_blocks.pop(0))
+        blocks += page_blocks
     # list items of one list stay together
     out: list[str] = []
     for block in blocks:
