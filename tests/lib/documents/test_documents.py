@@ -43,6 +43,17 @@ def test_pdf_ruled_table_becomes_a_markdown_table():
         "| pears | 7 |\n\nCounts are taken every Friday.\n")
 
 
+def test_pdf_paragraphs_by_gap_and_across_pages():
+    first = [(11, "Opening words of a paragraph that is long enough to fill the line"),
+             (11, "and a second line"), (11, ""), (11, "New paragraph after a gap of one blank line that"),
+             (11, "runs to the end of the page in the middle of the")]
+    second = [(11, "sentence, which the next page finishes.")]
+    markdown = convert_bytes(text_pdf([first, second])).markdown
+    assert markdown == ("Opening words of a paragraph that is long enough to fill the line and a second line\n\n"
+                        "New paragraph after a gap of one blank line that runs to the end of the page in the "
+                        "middle of the sentence, which the next page finishes.\n")
+
+
 def test_two_pages_sharing_lines_keep_them():
     # two pages are too few to call a repeated line a running header
     page = [(11, "Same opening line on every page."), (11, "Different text follows here.")]
