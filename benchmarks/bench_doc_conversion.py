@@ -11,6 +11,10 @@ Similarity: normalised edit similarity, ``1 - Levenshtein(a, b) / max(len(a), le
 the header says), on text where Markdown punctuation (``# * | ` - _ >``) is replaced by spaces and runs
 of whitespace are folded, so the score is about the words and their order, not the markup dialect.
 
+Table-cell F1, for the documents whose expected Markdown has tables: the cells of every Markdown table
+row (separator rows left out, cell text whitespace-normalised) as a multiset, ours against the expected
+one; F1 of the overlap. It says whether tables come out as tables with the right cells.
+
 markitdown (MIT, ``pip install markitdown[pdf]``) is optional: without it its columns print as ``-``.
 """
 
@@ -20,6 +24,7 @@ import argparse
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from dataflow.lib.documents import DocumentError, convert_path
@@ -29,6 +34,23 @@ _MARKUP = re.compile(r"[#*|`\-_>]+")
 
 def normalise(text: str) -> str:
     return " ".join(_MARKUP.sub(" ", text).split())
+
+
+def table_cells(markdown: str) -> Counter:
+    cells: Counter = Counter()
+    for line in markdown.splitlines():
+        line = line.strip()
+        if line.startswith("|") and not re.fullmatch(r"[|:\-\s]+", line):
+            cells.update(" ".join(cell.split()) for cell in line.strip("|").split("|") if cell.strip())
+    return cells
+
+
+def cell_f1(found: Counter, expected: Counter) -> float:
+    overlap = sum((found & expected).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(found.values()), overlap / sum(expected.values())
+    return 2 * precision * recall / (precision + recall)
 
 
 def similarity_function():
@@ -83,26 +105,34 @@ def main() -> None:
     if not cases:
         sys.exit(f"no documents with expected Markdown under {args.root}")
     print(f"similarity: {measure} of whitespace-normalised text, Markdown punctuation folded")
-    print(f"{'document':<42} {'pages':>5} {'ours':>6} {'markitdown':>10}")
+    print(f"{'document':<42} {'pages':>5} {'ours':>6} {'markitdown':>10} {'cells ours':>10} {'cells md':>8}")
     totals: dict[str, dict[str, list[float]]] = {}
+    cell_scores: dict[str, list[float]] = {"ours": [], "markitdown": []}
     seconds = {"ours": 0.0, "markitdown": 0.0}
     pages_total = 0
     for fmt, path, expected_path in cases:
-        expected = normalise(expected_path.read_text(encoding="utf-8"))
+        expected_markdown = expected_path.read_text(encoding="utf-8")
+        expected, expected_cells = normalise(expected_markdown), table_cells(expected_markdown)
         start = time.perf_counter()
         markdown, pages = ours(path)
         seconds["ours"] += time.perf_counter() - start
         pages_total += pages
         row = totals.setdefault(fmt, {"ours": [], "markitdown": []})
         row["ours"].append(similarity(normalise(markdown), expected))
-        theirs = "-"
+        theirs, cells = "-", {"ours": "-", "markitdown": "-"}
+        outputs = {"ours": markdown}
         if other is not None:
             start = time.perf_counter()
-            their_markdown = other(path)
+            outputs["markitdown"] = other(path)
             seconds["markitdown"] += time.perf_counter() - start
-            row["markitdown"].append(similarity(normalise(their_markdown), expected))
+            row["markitdown"].append(similarity(normalise(outputs["markitdown"]), expected))
             theirs = f"{row['markitdown'][-1]:.3f}"
-        print(f"{fmt + '/' + path.name:<42} {pages:>5} {row['ours'][-1]:>6.3f} {theirs:>10}")
+        if expected_cells:
+            for name, output in outputs.items():
+                cell_scores[name].append(cell_f1(table_cells(output), expected_cells))
+                cells[name] = f"{cell_scores[name][-1]:.3f}"
+        print(f"{fmt + '/' + path.name:<42} {pages:>5} {row['ours'][-1]:>6.3f} {theirs:>10} "
+              f"{cells['ours']:>10} {cells['markitdown']:>8}")
 
     def mean(values: list[float]) -> str:
         return f"{sum(values) / len(values):.3f}" if values else "-"
@@ -115,6 +145,8 @@ def main() -> None:
         print(f"{label:<48} {mean(row['ours']):>6} "
               f"{mean(row['markitdown']):>10}")
     print(f"{'average, all':<48} {mean(everything['ours']):>6} {mean(everything['markitdown']):>10}")
+    label = f"table-cell F1, average ({len(cell_scores['ours'])} files with tables)"
+    print(f"{label:<48} {mean(cell_scores['ours']):>6} {mean(cell_scores['markitdown']):>10}")
     rate = {name: (pages_total / s if s else 0.0) for name, s in seconds.items()}
     print(f"pages/s (pages as ours counts them, {pages_total} in all): ours {rate['ours']:.1f}"
           + (f", markitdown {rate['markitdown']:.1f}" if other is not None else ""))
