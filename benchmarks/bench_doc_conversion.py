@@ -108,15 +108,15 @@ def main() -> None:
     print(f"{'document':<42} {'pages':>5} {'ours':>6} {'markitdown':>10} {'cells ours':>10} {'cells md':>8}")
     totals: dict[str, dict[str, list[float]]] = {}
     cell_scores: dict[str, list[float]] = {"ours": [], "markitdown": []}
-    seconds = {"ours": 0.0, "markitdown": 0.0}
-    pages_total = 0
+    seconds: Counter = Counter()  # (converter, format) -> seconds
+    pages_by_format: Counter = Counter()
     for fmt, path, expected_path in cases:
         expected_markdown = expected_path.read_text(encoding="utf-8")
         expected, expected_cells = normalise(expected_markdown), table_cells(expected_markdown)
         start = time.perf_counter()
         markdown, pages = ours(path)
-        seconds["ours"] += time.perf_counter() - start
-        pages_total += pages
+        seconds["ours", fmt] += time.perf_counter() - start
+        pages_by_format[fmt] += pages
         row = totals.setdefault(fmt, {"ours": [], "markitdown": []})
         row["ours"].append(similarity(normalise(markdown), expected))
         theirs, cells = "-", {"ours": "-", "markitdown": "-"}
@@ -124,7 +124,7 @@ def main() -> None:
         if other is not None:
             start = time.perf_counter()
             outputs["markitdown"] = other(path)
-            seconds["markitdown"] += time.perf_counter() - start
+            seconds["markitdown", fmt] += time.perf_counter() - start
             row["markitdown"].append(similarity(normalise(outputs["markitdown"]), expected))
             theirs = f"{row['markitdown'][-1]:.3f}"
         if expected_cells:
@@ -147,9 +147,10 @@ def main() -> None:
     print(f"{'average, all':<48} {mean(everything['ours']):>6} {mean(everything['markitdown']):>10}")
     label = f"table-cell F1, average ({len(cell_scores['ours'])} files with tables)"
     print(f"{label:<48} {mean(cell_scores['ours']):>6} {mean(cell_scores['markitdown']):>10}")
-    rate = {name: (pages_total / s if s else 0.0) for name, s in seconds.items()}
-    print(f"pages/s (pages as ours counts them, {pages_total} in all): ours {rate['ours']:.1f}"
-          + (f", markitdown {rate['markitdown']:.1f}" if other is not None else ""))
+    for fmt, pages in pages_by_format.items():
+        rates = [f"{name} {pages / seconds[name, fmt]:.1f}" for name in ("ours", "markitdown")
+                 if seconds[name, fmt]]
+        print(f"pages/s, {fmt} ({pages} pages as ours counts them; HTML: 1 a file): {', '.join(rates)}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ class FileOrURLToMarkdownConverter(Generator):
     file, an empty file, a PDF without a text layer (scanned; no OCR), an encrypted PDF, a corrupt or
     truncated file, an unsupported binary, a URL that cannot be fetched (no network, refused, HTTP
     error; waits at most ``timeout_s``). ``output_pages_key`` (optional) gets the page count (1 for
-    kinds without pages).
+    kinds without pages). ``pdf_tables`` writes a PDF's ruled tables as Markdown tables; turning it off
+    leaves them as text and converts PDFs about ten times faster.
 
     Unlike the reference, which writes Markdown files under ``intermediate_dir`` and their paths into
     ``text_path``, the Markdown itself goes into ``output_key``: the cache and resume keep it, and no
@@ -38,9 +39,9 @@ class FileOrURLToMarkdownConverter(Generator):
                 "charset_normalizer": "charset-normalizer"}
     cost = Cost(cpus=1, memory_gb=1.0)
 
-    def __init__(self, timeout_s: float = 20.0) -> None:
+    def __init__(self, timeout_s: float = 20.0, pdf_tables: bool = True) -> None:
         super().__init__()
-        self.timeout_s = timeout_s
+        self.timeout_s, self.pdf_tables = timeout_s, pdf_tables
 
     def generate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         cols = ctx.cols
@@ -50,7 +51,7 @@ class FileOrURLToMarkdownConverter(Generator):
             try:
                 if not isinstance(source, str):
                     raise DocumentError(f"source is not a path or URL: {source!r}")
-                document = convert_source(source, self.timeout_s)
+                document = convert_source(source, self.timeout_s, self.pdf_tables)
             except DocumentError as exc:
                 texts.append(Reject(f"{source}: {exc}"))
                 pages.append(None)

@@ -41,6 +41,8 @@ def test_pdf_ruled_table_becomes_a_markdown_table():
     assert convert_bytes(table_pdf()).markdown == (
         "The stock count for the week is below.\n\n| Item | Count |\n|---|---|\n| apples | 12 |\n"
         "| pears | 7 |\n\nCounts are taken every Friday.\n")
+    as_text = convert_bytes(table_pdf(), pdf_tables=False).markdown
+    assert "|" not in as_text and "Item Count apples 12 pears 7" in as_text
 
 
 def test_pdf_paragraphs_by_gap_and_across_pages():
