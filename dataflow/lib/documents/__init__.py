@@ -76,16 +76,17 @@ def detect_kind(data: bytes, name: str = "", content_type: str = "") -> str:
 
 
 def convert_bytes(data: bytes, name: str = "", kind: str | None = None, content_type: str = "",
-                  pdf_tables: bool = True) -> Document:
+                  pdf_tables: bool = True, page_markers: bool = False) -> Document:
     """Convert one document held in memory. ``name`` (a file name or URL) helps guess the kind.
-    ``pdf_tables=False`` leaves a PDF's ruled tables as text (much faster: see :mod:`.pdf`)."""
+    ``pdf_tables=False`` leaves a PDF's ruled tables as text (much faster: see :mod:`.pdf`);
+    ``page_markers`` puts ``<!-- page N -->`` before each PDF page's content."""
     if not data:
         raise DocumentError("empty file")
     kind = kind or detect_kind(data, name, content_type)
     if kind == "pdf":
         from dataflow.lib.documents.pdf import pdf_to_markdown
 
-        markdown, pages = pdf_to_markdown(data, with_tables=pdf_tables)
+        markdown, pages = pdf_to_markdown(data, with_tables=pdf_tables, page_markers=page_markers)
         return Document(markdown, pages, kind)
     if kind == "docx":
         from dataflow.lib.documents.docx import docx_to_markdown
@@ -106,7 +107,8 @@ def convert_bytes(data: bytes, name: str = "", kind: str | None = None, content_
     return Document(text + "\n", 1, kind)
 
 
-def convert_path(path: str | os.PathLike, kind: str | None = None, pdf_tables: bool = True) -> Document:
+def convert_path(path: str | os.PathLike, kind: str | None = None, pdf_tables: bool = True,
+                 page_markers: bool = False) -> Document:
     """Convert one file on disk."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -118,7 +120,7 @@ def convert_path(path: str | os.PathLike, kind: str | None = None, pdf_tables: b
             data = handle.read()
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return convert_bytes(data, name=path, kind=kind, pdf_tables=pdf_tables)
+    return convert_bytes(data, name=path, kind=kind, pdf_tables=pdf_tables, page_markers=page_markers)
 
 
 def is_url(source: str) -> bool:
@@ -127,7 +129,7 @@ def is_url(source: str) -> bool:
 
 
 def fetch_and_convert(url: str, timeout_s: float = 20.0, max_bytes: int = 50_000_000,
-                      pdf_tables: bool = True) -> Document:
+                      pdf_tables: bool = True, page_markers: bool = False) -> Document:
     """Download ``url`` (http or https) and convert it. No network, a refused connection, a timeout or an
     HTTP error status raise :class:`DocumentError` naming the cause."""
     import httpx
@@ -149,14 +151,16 @@ def fetch_and_convert(url: str, timeout_s: float = 20.0, max_bytes: int = 50_000
                             f"({type(exc).__name__}: {exc})") from None
     except httpx.HTTPError as exc:
         raise DocumentError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
-    return convert_bytes(bytes(body), name=url, content_type=content_type, pdf_tables=pdf_tables)
+    return convert_bytes(bytes(body), name=url, content_type=content_type, pdf_tables=pdf_tables,
+                         page_markers=page_markers)
 
 
-def convert_source(source: str, timeout_s: float = 20.0, pdf_tables: bool = True) -> Document:
+def convert_source(source: str, timeout_s: float = 20.0, pdf_tables: bool = True,
+                   page_markers: bool = False) -> Document:
     """Convert a path or an http(s) URL."""
     source = source.strip()
     if not source:
         raise DocumentError("empty source (no path or URL)")
     if is_url(source):
-        return fetch_and_convert(source, timeout_s, pdf_tables=pdf_tables)
-    return convert_path(source, pdf_tables=pdf_tables)
+        return fetch_and_convert(source, timeout_s, pdf_tables=pdf_tables, page_markers=page_markers)
+    return convert_path(source, pdf_tables=pdf_tables, page_markers=page_markers)

@@ -58,6 +58,7 @@ _PAGE_NUMBER = re.compile(r"^(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1
 _NUMBERED_TITLE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}\.?\s+[A-Z][^.]{2,80}$")
 _DOT_LEADER = re.compile(r"(\. ?){4,}\s*\S{1,8}$")  # a table of contents line: "Roles . . . . . 8"
 _SENTENCE_END = (".", "!", "?", ":", "。", "؟", '."', ".”", ")")
+PAGE_MARKER = "<!-- page {} -->"  # an HTML comment: invisible once rendered, easy for a chunker to find
 _BREAK_HYPHEN = "\ufffe"  # what PDFium puts for a hyphen its layout marks as a word broken at a line end
 _BROKEN_WORD = re.compile(_BREAK_HYPHEN + r"\s*(?=(\w))")
 _HEIGHT_SAMPLES = 8  # characters measured per line: enough for a median, cheap on long documents
@@ -227,7 +228,9 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
     leading = gaps[len(gaps) // 2] if gaps else 0.0  # the usual distance between lines of a paragraph
     previous_top = None
     for line in lines:
-        spaced = previous_top is not None and leading > 0 and line.top - previous_top > 1.5 * leading
+        # a page of few lines has no usual distance: a line's own height bounds it
+        usual = min(leading, 1.5 * line.height) if line.height > 0 else leading
+        spaced = previous_top is not None and usual > 0 and line.top - previous_top > 1.5 * usual
         previous_top = line.top
         text = line.text
         table = next((table for table in tables if table.holds(line)), None)
@@ -261,12 +264,13 @@ def _blocks(lines: list[_Line], body: float, tables: list[_Table] = ()) -> list[
 
 
 def _is_text(block: str) -> bool:
-    return not block.startswith(("#", "|", "- "))
+    return not block.startswith(("#", "|", "- ", "<!--"))
 
 
-def pdf_to_markdown(data: bytes, with_tables: bool = True) -> tuple[str, int]:
+def pdf_to_markdown(data: bytes, with_tables: bool = True, page_markers: bool = False) -> tuple[str, int]:
     """Markdown of a PDF's text layer and its page count; ruled tables as Markdown tables when
-    ``with_tables`` and pdfplumber is installed."""
+    ``with_tables`` and pdfplumber is installed; with ``page_markers``, ``<!-- page N -->`` opens what
+    page N adds (a paragraph carried over a page break stays before the marker)."""
     import pypdfium2 as pdfium
 
     try:
@@ -291,12 +295,14 @@ def pdf_to_markdown(data: bytes, with_tables: bool = True) -> tuple[str, int]:
     body = _body_height(pages)
     pages = _drop_running_lines(pages, body)
     blocks: list[str] = []
-    for lines, found in zip(pages, tables):
+    for number, (lines, found) in enumerate(zip(pages, tables), start=1):
         page_blocks = _blocks(lines, body, _complete_tables(lines, found))
         # a paragraph running over the page break: unfinished sentence, next page opens in lowercase
         if (blocks and page_blocks and _is_text(blocks[-1]) and _is_text(page_blocks[0])
                 and not blocks[-1].endswith(_SENTENCE_END) and page_blocks[0][:1].islower()):
             blocks[-1] = _join(blocks[-1], page_blocks.pop(0))
+        if page_markers:
+            blocks.append(PAGE_MARKER.format(number))
         blocks += page_blocks
     # list items of one list stay together
     out: list[str] = []

@@ -25,7 +25,8 @@ class FileOrURLToMarkdownConverter(Generator):
     truncated file, an unsupported binary, a URL that cannot be fetched (no network, refused, HTTP
     error; waits at most ``timeout_s``). ``output_pages_key`` (optional) gets the page count (1 for
     kinds without pages). ``pdf_tables`` writes a PDF's ruled tables as Markdown tables; turning it off
-    leaves them as text and converts PDFs about ten times faster.
+    leaves them as text and converts PDFs about ten times faster. ``page_markers`` opens each PDF page's
+    content with ``<!-- page N -->`` (an HTML comment), so a chunker can tell a chunk's pages.
 
     Unlike the reference, which writes Markdown files under ``intermediate_dir`` and their paths into
     ``text_path``, the Markdown itself goes into ``output_key``: the cache and resume keep it, and no
@@ -39,9 +40,9 @@ class FileOrURLToMarkdownConverter(Generator):
                 "charset_normalizer": "charset-normalizer"}
     cost = Cost(cpus=1, memory_gb=1.0)
 
-    def __init__(self, timeout_s: float = 20.0, pdf_tables: bool = True) -> None:
+    def __init__(self, timeout_s: float = 20.0, pdf_tables: bool = True, page_markers: bool = False) -> None:
         super().__init__()
-        self.timeout_s, self.pdf_tables = timeout_s, pdf_tables
+        self.timeout_s, self.pdf_tables, self.page_markers = timeout_s, pdf_tables, page_markers
 
     def generate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         cols = ctx.cols
@@ -51,7 +52,7 @@ class FileOrURLToMarkdownConverter(Generator):
             try:
                 if not isinstance(source, str):
                     raise DocumentError(f"source is not a path or URL: {source!r}")
-                document = convert_source(source, self.timeout_s, self.pdf_tables)
+                document = convert_source(source, self.timeout_s, self.pdf_tables, self.page_markers)
             except DocumentError as exc:
                 texts.append(Reject(f"{source}: {exc}"))
                 pages.append(None)

@@ -56,6 +56,14 @@ def test_pdf_paragraphs_by_gap_and_across_pages():
                         "middle of the sentence, which the next page finishes.\n")
 
 
+def test_pdf_page_markers():
+    first = [(11, "Page one holds a complete sentence."), (11, ""), (11, "And runs on into the")]
+    second = [(11, "next page, where it ends."), (11, ""), (11, "Then page two says more.")]
+    markdown = convert_bytes(text_pdf([first, second]), page_markers=True).markdown
+    assert markdown == ("<!-- page 1 -->\n\nPage one holds a complete sentence.\n\nAnd runs on into the next "
+                        "page, where it ends.\n\n<!-- page 2 -->\n\nThen page two says more.\n")
+
+
 def test_two_pages_sharing_lines_keep_them():
     # two pages are too few to call a repeated line a running header
     page = [(11, "Same opening line on every page."), (11, "Different text follows here.")]
