@@ -105,18 +105,24 @@ def _table(element) -> str:
 
 
 def _list(element, depth: int = 0) -> str:
+    """A ``ul``/``ol``/``dl`` as Markdown list lines; nested lists indented by four spaces a level, a
+    ``dt`` bold with its ``dd`` items one level below (docling's layout)."""
     lines = []
-    number = int(element.get("start", "1")) if element.get("start", "1").isdigit() else 1
+    start = element.get("start", "1")
+    number = int(start) if start.isdigit() else 1
     for item in element:
         if item.tag not in ("li", "dt", "dd"):
             continue
-        nested = [child for child in item if child.tag in ("ul", "ol")]
-        text = _squash("".join([item.text or ""] + [
-            (_inline_child(child) if child.tag not in ("ul", "ol") else "") + (child.tail or "")
-            for child in item if isinstance(child.tag, str)]))
+        nested = [child for child in item if child.tag in ("ul", "ol", "dl")]
+        parts = [item.text or ""]
+        for child in item:
+            if isinstance(child.tag, str) and child.tag not in ("ul", "ol", "dl") + _DROPPED:
+                parts.append(_inline_child(child))
+            parts.append(child.tail or "")
+        text = _squash("".join(parts))
+        if item.tag == "dt" and text:
+            text = f"**{text}**"
         marker = f"{number}." if element.tag == "ol" else "-"
-        if item.tag == "dt":
-            text = f"**{text}**" if text else text
         indent = "    " * (depth + (1 if item.tag == "dd" else 0))
         if text:
             lines.append(f"{indent}{marker} {text}")
