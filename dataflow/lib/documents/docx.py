@@ -1,5 +1,6 @@
 """DOCX to Markdown with python-docx (MIT): paragraphs and tables in document order; ``Heading N`` and
-``Title`` styles become headings, list styles become list items, bold and italic runs are kept."""
+``Title`` styles become headings, list styles become list items, bold and italic runs and hyperlinks are
+kept."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from dataflow.lib.documents.tables import markdown_table
 
 def _runs_markdown(paragraph) -> str:
     parts = []
-    for run in paragraph.runs:
-        text = run.text
-        if text.strip() and run.bold:
-            text = f"**{text.strip()}** "
-        elif text.strip() and run.italic:
-            text = f"*{text.strip()}* "
-        parts.append(text)
-    return "".join(parts).strip()
+    # runs and hyperlinks in order (``paragraph.runs`` leaves out the runs inside hyperlinks)
+    for piece in paragraph.iter_inner_content():
+        text = piece.text
+        if not text.strip():
+            parts.append(text)
+        elif hasattr(piece, "url"):
+            parts.append(f"[{text.strip()}]({piece.url})" if piece.url else text)
+        elif piece.bold:
+            parts.append(f"**{text.strip()}**" + (" " if text.endswith(" ") else ""))
+        elif piece.italic:
+            parts.append(f"*{text.strip()}*" + (" " if text.endswith(" ") else ""))
+        else:
+            parts.append(text)
+    return " ".join("".join(parts).split())
 
 
 def _paragraph_markdown(paragraph) -> str:

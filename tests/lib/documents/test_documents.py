@@ -121,7 +121,9 @@ def test_docx():
     docx = pytest.importorskip("docx")
     document = docx.Document()
     document.add_heading("Quarterly Review", level=1)
-    document.add_paragraph("Revenue grew in every region.")
+    paragraph = document.add_paragraph("Revenue grew in ")
+    paragraph.add_run("every").bold = True
+    paragraph.add_run(" region.")
     document.add_paragraph("north", style="List Bullet")
     document.add_paragraph("south", style="List Bullet")
     table = document.add_table(rows=2, cols=2)
@@ -132,7 +134,7 @@ def test_docx():
     document.save(buffer)
     doc = convert_bytes(buffer.getvalue(), name="report.docx")
     assert doc.kind == "docx"
-    assert doc.markdown == ("# Quarterly Review\n\nRevenue grew in every region.\n\n- north\n- south\n\n"
+    assert doc.markdown == ("# Quarterly Review\n\nRevenue grew in **every** region.\n\n- north\n- south\n\n"
                             "| Region | Sales |\n|---|---|\n| North | 12 |\n")
 
 
