@@ -23,10 +23,10 @@ _STOPWORDS = frozenset(
 
 
 def content_terms(text: str) -> list[str]:
-    """The words that carry content, lower-cased; words are cut to 5 characters so that inflections match
-    (numbers stay whole, so a wrong figure never matches)."""
+    """The words that carry content, lower-cased; a plural ``s`` is dropped and words are cut to 5
+    characters so that inflections match (numbers stay whole, so a wrong figure never matches)."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-    return [w if w.isdigit() else w[:5] for w in words]
+    return [w if w.isdigit() else (w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5] for w in words]
 
 
 def coverage(text: str, chunk_terms: set[str]) -> float | None:
@@ -40,7 +40,7 @@ class KBCQASupportFilter(LLMFilter):
     """Keeps a question-answer pair only when its chunk (``input_key``) supports the answer.
 
     The deterministic check comes first, on content words (stop words left out, words compared by their
-    first 5 characters, numbers whole): at least ``min_answer_overlap`` of the answer's content words must
+    first 5 characters, a plural ``s`` dropped, numbers whole): at least ``min_answer_overlap`` of the answer's content words must
     occur in the chunk (an answer with none, "Yes", passes this part), and each supporting sentence in
     ``input_evidence_key`` (when bound) at least ``min_evidence_overlap`` of its own; ``require_evidence``
     drops pairs that give no sentence. The answer's coverage is written to ``output_key``. Drop reasons
