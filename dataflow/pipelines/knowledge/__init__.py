@@ -1,0 +1,1 @@
+"""Ready-made knowledge-extraction pipelines (documents to QA pairs for SFT)."""
