@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dataflow.core.operator import Filter, InputColumn
 from dataflow.core.pipeline import Pipeline
+from dataflow.core.registry import register_operator
 from dataflow.core.run_inspector import RunInspector
 from dataflow.pipelines.knowledge.kb_qa import KB_QA_STEPS, KBQAPipeline
 from tests.operators.reasoning.scripted_serving import ScriptedServing, as_json, user_text
@@ -80,6 +82,20 @@ def test_pipeline_runs_documents_to_sft_records_with_reasons(tmp_path):
     assert [r["reason"].split(": ", 1)[1] for r in run.rejects()] == [f"no such file: {tmp_path / 'missing.pdf'}"]
 
 
+@register_operator
+class FirstChunksOnly(Filter):
+    """Test helper: keeps the chunks whose ``chunk_index`` is below ``count`` (to bound the LLM calls)."""
+
+    input_key = InputColumn("chunk_index", "int")
+
+    def __init__(self, count: int = 1) -> None:
+        super().__init__()
+        self.count = count
+
+    def keep(self, batch, scores, ctx):
+        return batch[ctx.cols.input_key] < self.count, "not among the first chunks"
+
+
 @pytest.mark.slow
 @pytest.mark.llm
 def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tmp_path):
@@ -94,9 +110,10 @@ def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tm
     spec.update(input=str(docs), output=str(tmp_path / "sft.jsonl"), cache_dir=str(tmp_path / "cache"))
     for step in spec["steps"]:
         if step["op"] == "KBCChunkGenerator":  # large chunks: few of them, so few LLM calls
-            step["params"].update(chunk_size=1500)
+            step["params"].update(chunk_size=800)
         if step["op"] == "KBCMultiHopQAGenerator":
             step["params"].update(num_q=2, max_tokens=400, max_answer_chars=200)
+    spec["steps"].insert(2, {"op": "FirstChunksOnly", "params": {"count": 1}})  # one chunk per PDF
     result = Pipeline.from_spec(spec).run()
     records = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text(encoding="utf-8").splitlines()]
     assert records, f"no QA pair kept: {result}"
@@ -108,3 +125,6 @@ def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tm
         assert check.check(r["cleaned_chunk"], r["answer"], r["supporting_facts"])[1] is None
     run = RunInspector(tmp_path / "cache")
     assert all(d["reason"] for d in run.dropped()) and all(r["reason"] for r in run.rejects())
+    print(json.dumps([{k: r[k] for k in ("instruction", "output", "qa_type")} for r in records], indent=1))
+    print([(d["op"], d["reason"]) for d in run.dropped() if d["op"] != "FirstChunksOnly"],
+          [r["reason"] for r in run.rejects()])
