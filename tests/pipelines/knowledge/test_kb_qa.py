@@ -112,7 +112,7 @@ def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tm
         if step["op"] == "KBCChunkGenerator":  # large chunks: few of them, so few LLM calls
             step["params"].update(chunk_size=800)
         if step["op"] == "KBCMultiHopQAGenerator":
-            step["params"].update(num_q=2, max_tokens=400, max_answer_chars=200)
+            step["params"].update(num_q=2, max_tokens=700, max_answer_chars=200, max_facts=2)
     spec["steps"].insert(2, {"op": "FirstChunksOnly", "params": {"count": 1}})  # one chunk per PDF
     result = Pipeline.from_spec(spec).run()
     records = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text(encoding="utf-8").splitlines()]
