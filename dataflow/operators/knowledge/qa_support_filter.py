@@ -43,7 +43,9 @@ class KBCQASupportFilter(LLMFilter):
     first 5 characters, a plural ``s`` dropped, numbers whole): at least ``min_answer_overlap`` of the answer's content words must
     occur in the chunk (an answer with none, "Yes", passes this part), and each supporting sentence in
     ``input_evidence_key`` (when bound) at least ``min_evidence_overlap`` of its own; ``require_evidence``
-    drops pairs that give no sentence. The answer's coverage is written to ``output_key``. Drop reasons
+    drops pairs that give no sentence; and at least ``min_question_overlap`` of the question's content
+    words must occur in the chunk too (a question about something the chunk never names is not about the
+    chunk, whatever its answer). The answer's coverage is written to ``output_key``. Drop reasons
     say which part failed, e.g. ``answer not in chunk: 0.40 of its content words < 0.6`` or
     ``evidence not in chunk: "..." (0.50 < 0.8)``.
 
@@ -61,12 +63,13 @@ class KBCQASupportFilter(LLMFilter):
     prompt_inputs = {"text": "input_key", "question": "input_question_key", "answer": "input_answer_key"}
 
     def __init__(self, min_answer_overlap: float = 0.6, min_evidence_overlap: float = 0.8,
-                 require_evidence: bool = True, llm_judge: bool = False,
+                 min_question_overlap: float = 0.4, require_evidence: bool = True, llm_judge: bool = False,
                  prompt_template: str = DEFAULT_TEMPLATE, system_prompt: str | None = None,
                  temperature: float = 0.0, max_tokens: int = 128, seed: int | None = 0,
                  llm_serving: Any = None) -> None:
         super().__init__(prompt_template, system_prompt, temperature, max_tokens, seed, llm_serving=llm_serving)
         self.min_answer_overlap, self.min_evidence_overlap = min_answer_overlap, min_evidence_overlap
+        self.min_question_overlap = min_question_overlap
         self.require_evidence, self.llm_judge = require_evidence, llm_judge
         self.resources = ("llm",) if llm_judge else ()
 
@@ -78,7 +81,7 @@ class KBCQASupportFilter(LLMFilter):
     def parse(self, answer: LLMResult) -> Any:
         return {"supported": bool(answer.parsed["supported"]), "reason": answer.parsed["reason"].strip()}
 
-    def check(self, chunk: str, answer: str, evidence: Any) -> tuple[float | None, str | None]:
+    def check(self, chunk: str, answer: str, evidence: Any, question: str = "") -> tuple[float | None, str | None]:
         """(the answer's coverage, why the chunk does not support the pair or None)."""
         terms = set(content_terms(chunk))
         share = coverage(answer, terms)
@@ -94,13 +97,17 @@ class KBCQASupportFilter(LLMFilter):
             if fact_share is not None and fact_share < self.min_evidence_overlap:
                 quoted = str(fact) if len(str(fact)) <= 80 else str(fact)[:77] + "..."
                 return share, f'evidence not in chunk: "{quoted}" ({fact_share:.2f} < {self.min_evidence_overlap})'
+        asked = coverage(question, terms)
+        if asked is not None and asked < self.min_question_overlap:
+            return share, f"question not about chunk: {asked:.2f} of its content words < {self.min_question_overlap}"
         return share, None
 
     def score(self, batch: pd.DataFrame, ctx: Any) -> dict[str, list[Any]]:
         cols = ctx.cols
         evidence = batch[cols.input_evidence_key].tolist() if cols.get("input_evidence_key") else [None] * len(batch)
-        checks = [self.check(c, a, e) for c, a, e in
-                  zip(column_texts(batch, cols.input_key), column_texts(batch, cols.input_answer_key), evidence)]
+        checks = [self.check(c, a, e, q) for c, a, e, q in
+                  zip(column_texts(batch, cols.input_key), column_texts(batch, cols.input_answer_key), evidence,
+                      column_texts(batch, cols.input_question_key))]
         scores = {"output_key": [s if s is not None else 1.0 for s, _ in checks], "why": [w for _, w in checks]}
         if self.llm_judge:
             prompts = [p if why is None else None for p, (_, why) in zip(self.prompts(batch, ctx), checks)]

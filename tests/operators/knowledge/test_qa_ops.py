@@ -87,6 +87,9 @@ QA_ROWS = [
     # a yes/no answer has no content words: the evidence decides
     {"question": "Does the knowledge pipeline read PDFs?", "answer": "Yes.",
      "supporting_facts": ["The knowledge pipeline turns PDF documents into question-answer pairs."]},
+    # answer and evidence from the chunk, but the question is about something else
+    {"question": "Who wrote the Divine Comedy in medieval Italy?", "answer": "DataFlow.",
+     "supporting_facts": ["DataFlow is a framework for preparing LLM training data."]},
 ]
 
 
@@ -98,6 +101,7 @@ def test_support_check_keeps_supported_pairs_and_says_why_it_drops_the_others():
     assert result.drop_reasons[0].startswith("answer not in chunk: 0.33 of its content words < 0.6")
     assert result.drop_reasons[1].startswith('evidence not in chunk: "Operators are compiled to GPU kernels')
     assert result.drop_reasons[2] == "no supporting sentence"
+    assert result.drop_reasons[3] == "question not about chunk: 0.00 of its content words < 0.4"
     # Looser bounds are params: without required evidence the evidence-less pair stays.
     loose = run_operator(KBCQASupportFilter(require_evidence=False), rows)
     assert "What are pipelines built from?" in [r["question"] for r in loose.kept]

@@ -57,7 +57,7 @@ def _answer_from_chunk(call):
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", passage) if len(s.split()) >= 5]
     first = next((s for s in sentences if not s.startswith("#")), sentences[0]).lstrip("# ")
     return as_json(qa_pairs=[
-        {"question": "What does the passage state first?", "answer": first, "supporting_facts": [first],
+        {"question": f"What is said about {' '.join(first.split()[:4])}?", "answer": first, "supporting_facts": [first],
          "type": "single_hop"},
         {"question": "Who invented the framework?", "answer": "Ada Lovelace invented it in 1843.",
          "supporting_facts": ["Ada Lovelace invented the framework in 1843."], "type": "multi_hop"}])
@@ -72,7 +72,7 @@ def test_pipeline_runs_documents_to_sft_records_with_reasons(tmp_path):
                             cache_dir=tmp_path / "cache")
     pipeline.run()
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert records and all(r["instruction"] == "What does the passage state first?" for r in records)
+    assert records and all(r["instruction"].startswith("What is said about") for r in records)
     assert all(r["output"] in r["cleaned_chunk"] and r["input"] == "" for r in records)
     run = RunInspector(tmp_path / "cache")
     drops = [(d["op"], d["reason"]) for d in run.dropped()]
@@ -122,7 +122,7 @@ def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tm
     check = KBCQASupportFilter()
     for r in records:
         assert r["instruction"] and r["output"] and r["source"].endswith(".pdf")
-        assert check.check(r["cleaned_chunk"], r["answer"], r["supporting_facts"])[1] is None
+        assert check.check(r["cleaned_chunk"], r["answer"], r["supporting_facts"], r["question"])[1] is None
     run = RunInspector(tmp_path / "cache")
     assert all(d["reason"] for d in run.dropped()) and all(r["reason"] for r in run.rejects())
     print(json.dumps([{k: r[k] for k in ("instruction", "output", "qa_type")} for r in records], indent=1))
