@@ -65,7 +65,7 @@ def _answer_from_chunk(call):
 
 def test_pipeline_runs_documents_to_sft_records_with_reasons(tmp_path):
     docs = tmp_path / "docs.jsonl"
-    rows = [{"source": str(PIPELINES / "examples" / "dataflow_notes.md")}, {"source": str(tmp_path / "missing.pdf")}]
+    rows = [{"source": str(PIPELINES / "examples" / "dataflow_notes.txt")}, {"source": str(tmp_path / "missing.pdf")}]
     docs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "sft.jsonl"
     pipeline = KBQAPipeline(docs, out, chunk_size=400, tokenizer="chars", serving=ScriptedServing(_answer_from_chunk),
