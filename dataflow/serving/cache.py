@@ -41,13 +41,24 @@ class ResponseCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
-            # WAL lets readers in other processes proceed while one process writes.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
-            )
+            # Switching a new file to WAL takes an exclusive lock and, unlike ordinary statements, does not
+            # wait on the busy timeout: two processes opening a fresh cache at once can see "database is
+            # locked". Retry briefly (bounded) until one of them has converted it.
+            for attempt in range(100):
+                try:
+                    # WAL lets readers in other processes proceed while one process writes.
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS responses ("
+                        " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+                    )
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        conn.close()
+                        raise
+                    time.sleep(0.05 + 0.01 * attempt)
             self._conn = conn
         return self._conn
 
