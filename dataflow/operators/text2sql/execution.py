@@ -20,13 +20,13 @@ import pandas as pd
 from dataflow.core.operator import Evaluator, Filter, InputColumn, Operator, OutputColumn, Reject
 from dataflow.core.registry import register_operator
 
-_SPIDER_EXAMPLE = {"db_root": "/work/shared/fixtures/text2sql/spider/database"}
-
 
 class SQLDatabaseOperator(Operator):
     """Shared by the text-to-SQL execution operators: the database params and running a column of SQL."""
 
     requires = {"sqlglot": "sqlglot"}
+    # Nothing is opened until a query runs, so a directory name is enough to build one.
+    example_params = {"db_root": "databases"}
     input_sql_key = InputColumn("SQL", "str", nullable=True, description="the SQL to run (the reference's column name)")
     input_db_id_key = InputColumn("db_id", "str", nullable=True,
                                   description="the database it runs on (ignored for a single SQLite file)")
@@ -81,8 +81,6 @@ class SQLExecutabilityFilter(SQLDatabaseOperator, Filter):
     :class:`SQLExecutionFilter` to require rows).
     """
 
-    example_params = _SPIDER_EXAMPLE
-
     def score(self, batch: pd.DataFrame, ctx: Any) -> dict[str, list[Any]]:
         return {"results": self.execute_column(batch, ctx, "input_sql_key")}
 
@@ -102,8 +100,26 @@ def _match(gold: Any, pred: Any, gold_sql: str, dialect: str, tolerance: float) 
     return pred.ok and results_match(gold.rows, pred.rows, has_order_by(gold_sql, dialect), tolerance)
 
 
+class GoldComparingOperator(SQLDatabaseOperator):
+    """Shared by the operators that compare a row's SQL result with its gold SQL's (``float_tolerance``)."""
+
+    def __init__(self, db_root: str | None = None, db_url: str | None = None, timeout_s: float = 10.0,
+                 max_rows: int = 10_000, float_tolerance: float = 1e-9) -> None:
+        super().__init__(db_root, db_url, timeout_s, max_rows)
+        if float_tolerance < 0:
+            raise ValueError("float_tolerance must be >= 0")
+        self.float_tolerance = float_tolerance
+
+    def matches(self, batch: pd.DataFrame, ctx: Any, preds: list[Any]) -> list[bool | Reject]:
+        """For each row, whether its result (``preds``) is the gold SQL's; a Reject where gold cannot judge."""
+        golds = self.execute_column(batch, ctx, "input_gold_sql_key")
+        gold_sqls = batch[ctx.cols.input_gold_sql_key].tolist()
+        return [_match(g, p, s if isinstance(s, str) else "", self.dialect, self.float_tolerance)
+                for g, p, s in zip(golds, preds, gold_sqls)]
+
+
 @register_operator
-class SQLExecutionMatchEvaluator(SQLDatabaseOperator, Evaluator):
+class SQLExecutionMatchEvaluator(GoldComparingOperator, Evaluator):
     """Whether each row's SQL returns the same result as its gold SQL on the row's database (true/false).
 
     Results are compared as Spider's test-suite evaluation does (:mod:`dataflow.lib.sql.compare`): rows
@@ -113,27 +129,15 @@ class SQLExecutionMatchEvaluator(SQLDatabaseOperator, Evaluator):
     ``max_rows`` (so cannot be compared whole), goes to the rejects with the reason.
     """
 
-    example_params = _SPIDER_EXAMPLE
     input_gold_sql_key = InputColumn("gold_sql", "str", nullable=True, description="the reference SQL")
     output_key = OutputColumn("execution_match", "bool", description="same result as the gold SQL")
 
-    def __init__(self, db_root: str | None = None, db_url: str | None = None, timeout_s: float = 10.0,
-                 max_rows: int = 10_000, float_tolerance: float = 1e-9) -> None:
-        super().__init__(db_root, db_url, timeout_s, max_rows)
-        if float_tolerance < 0:
-            raise ValueError("float_tolerance must be >= 0")
-        self.float_tolerance = float_tolerance
-
     def evaluate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
-        preds = self.execute_column(batch, ctx, "input_sql_key")
-        golds = self.execute_column(batch, ctx, "input_gold_sql_key")
-        gold_sqls = batch[ctx.cols.input_gold_sql_key].tolist()
-        return {ctx.cols.output_key: [_match(g, p, s if isinstance(s, str) else "", self.dialect, self.float_tolerance)
-                                      for g, p, s in zip(golds, preds, gold_sqls)]}
+        return {ctx.cols.output_key: self.matches(batch, ctx, self.execute_column(batch, ctx, "input_sql_key"))}
 
 
 @register_operator
-class SQLExecutionFilter(SQLDatabaseOperator, Filter):
+class SQLExecutionFilter(GoldComparingOperator, Filter):
     """Keeps the rows whose SQL executes and returns rows; with ``input_gold_sql_key`` bound, those whose
     result is the gold SQL's instead.
 
@@ -145,25 +149,13 @@ class SQLExecutionFilter(SQLDatabaseOperator, Filter):
     :class:`SQLExecutabilityFilter`.
     """
 
-    example_params = _SPIDER_EXAMPLE
     input_gold_sql_key = InputColumn(None, "str", nullable=True, description="optional reference SQL")
-
-    def __init__(self, db_root: str | None = None, db_url: str | None = None, timeout_s: float = 10.0,
-                 max_rows: int = 10_000, float_tolerance: float = 1e-9) -> None:
-        super().__init__(db_root, db_url, timeout_s, max_rows)
-        if float_tolerance < 0:
-            raise ValueError("float_tolerance must be >= 0")
-        self.float_tolerance = float_tolerance
 
     def score(self, batch: pd.DataFrame, ctx: Any) -> dict[str, list[Any]]:
         preds = self.execute_column(batch, ctx, "input_sql_key")
         if not ctx.cols.get("input_gold_sql_key"):
             return {"results": preds, "verdicts": [r.ok and bool(r.rows) for r in preds]}
-        golds = self.execute_column(batch, ctx, "input_gold_sql_key")
-        gold_sqls = batch[ctx.cols.input_gold_sql_key].tolist()
-        verdicts = [_match(g, p, s if isinstance(s, str) else "", self.dialect, self.float_tolerance)
-                    for g, p, s in zip(golds, preds, gold_sqls)]
-        return {"results": preds, "verdicts": verdicts}
+        return {"results": preds, "verdicts": self.matches(batch, ctx, preds)}
 
     def keep(self, batch: pd.DataFrame, scores: dict[str, list[Any]], ctx: Any) -> Any:
         gold = bool(ctx.cols.get("input_gold_sql_key"))
