@@ -23,11 +23,15 @@ class EchoServing:
         self.answers = answers
         self.requests: list[LLMRequest] = []
 
+    def answer(self, request: LLMRequest) -> str | LLMResult:
+        """The scripted answer to ``request`` (override to look answers up another way)."""
+        return self.answers[request.prompt]
+
     def generate(self, requests: list[LLMRequest]) -> list[LLMResult]:
         self.requests.extend(requests)
         out = []
         for r in requests:
-            answer = self.answers[r.prompt]
+            answer = self.answer(r)
             if isinstance(answer, LLMResult):
                 out.append(answer)
             else:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataflow.core.llm_types import LLMRequest, LLMResult
+from dataflow.core.llm_types import LLMResult
 from dataflow.operators.knowledge.llm_cleaner import KBCTextCleaner
 from dataflow.testing import run_operator
+from tests.core.test_llm_operator import EchoServing
 
 CHUNK = ("<div>Retrieval-augmented generation (RAG) combines a retriever with a gen-\nerator.</div>\n"
          "Page 3\n\nIt was introduced in 2020 by Lewis et al.")
@@ -12,21 +13,12 @@ CLEAN = ("Retrieval-augmented generation (RAG) combines a retriever with a gener
          "It was introduced in 2020 by Lewis et al.")
 
 
-class ScriptedServing:
-    """Answers the prompt whose passage contains a key with that key's answer; records the requests."""
+class ScriptedServing(EchoServing):
+    """Answers the prompt whose passage starts with a key with that key's answer; records the requests."""
 
-    def __init__(self, answers: dict[str, str | LLMResult]) -> None:
-        self.answers = answers
-        self.requests: list[LLMRequest] = []
-
-    def generate(self, requests: list[LLMRequest]) -> list[LLMResult]:
-        self.requests.extend(requests)
-        out = []
-        for r in requests:
-            passage = r.prompt.split("Passage:\n", 1)[1]
-            answer = next(a for key, a in self.answers.items() if passage.startswith(key))
-            out.append(answer if isinstance(answer, LLMResult) else LLMResult(text=answer))
-        return out
+    def answer(self, request):
+        passage = request.prompt.split("Passage:\n", 1)[1]
+        return next(a for key, a in self.answers.items() if passage.startswith(key))
 
 
 def _rows(*texts):
