@@ -279,12 +279,16 @@ class LLMRefiner(LLMOperator, Refiner):
 
 class LLMFilter(LLMOperator, Filter):
     """Scores rows with the LLM, then :meth:`keep` decides. ``keep`` receives {name: values} holding every
-    output binding and every key ``parse`` returned; the output bindings are written (also on dropped
-    rows, so ``dataflow inspect`` shows why)."""
+    output binding, every key in :attr:`answer_keys` and every other key ``parse`` returned (None for rows
+    without an answer); the output bindings are written (also on dropped rows, so ``dataflow inspect``
+    shows why)."""
+
+    #: Keys ``parse`` returns besides output bindings, present for ``keep`` even when no row was asked.
+    answer_keys: ClassVar[tuple[str, ...]] = ()
 
     def score(self, batch: pd.DataFrame, ctx: StepContext) -> Any:
         answers = self.ask(batch, ctx)
-        names = [n for n, col in self._bindings.items() if col.role == "output"]
+        names = [n for n, col in self._bindings.items() if col.role == "output"] + list(self.answer_keys)
         for answer in answers:
             if isinstance(answer, dict):
                 names.extend(k for k in answer if k not in names)

@@ -14,8 +14,10 @@ from dataflow.core.fileio import frame_to_records, read_frame, write_chunks
 def write_output(output_path: Path | None, chunk_paths: list[Path]) -> int:
     """Write the final chunks, in order, to ``output_path`` (see :func:`~dataflow.core.fileio.write_chunks`
     for how each format holds mixed-type columns); returns the number of rows."""
-    if output_path is None:
-        return sum(len(read_frame(p)) for p in chunk_paths)
+    if output_path is None:  # only the count: parquet metadata holds it, no need to read the rows
+        import pyarrow.parquet as pq
+
+        return sum(pq.read_metadata(p).num_rows for p in chunk_paths)
     return write_chunks(output_path, chunk_paths)
 
 

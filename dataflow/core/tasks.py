@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from dataflow.core.bindings import Bindings
 from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
 from dataflow.core.chunk_runner import ChunkStep, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
+from dataflow.core.fileio import read_frame
 from dataflow.core.operator import Operator
 from dataflow.core.resources import ResourcePool, ResourceSpec
 
@@ -172,15 +174,11 @@ def run_chunk_task(task: ChunkTask) -> bool:
 
 def run_scan_task(task: ScanTask) -> tuple[Any, float]:
     """The step's scan state for one chunk (cached on disk) and the seconds it took to compute."""
-    import time
-
     layout, ref = task.layout, task.step
     path = layout.scan_state(layout.step_dir(ref.index, ref.name, ref.fingerprint), task.chunk)
     if path.exists():
         return load_pickle(path)
     op = operator_for(ref)
-    from dataflow.core.fileio import read_frame
-
     frame = read_frame(_input_path(layout, task.input_dir, task.chunk))
     ctx = StepContext(step_index=ref.index, op_name=ref.name, cols=Bindings(ref.bindings), chunk_index=task.chunk,
                       op=op, resources=resource_pool(task.resources))

@@ -39,6 +39,7 @@ class ReasoningQuestionFilter(LLMFilter):
     """
 
     prompt_inputs = {"question": "input_key"}
+    answer_keys = ("is_valid",)
     input_key = InputColumn("question")
     input_source_key = InputColumn(None, "str", nullable=True,
                                    description="rows whose value is in check_sources are checked")
@@ -72,9 +73,7 @@ class ReasoningQuestionFilter(LLMFilter):
 
     def keep(self, batch: pd.DataFrame, scores: dict[str, Any], ctx: Any) -> Any:
         blank = self._rows_to_check(batch, ctx) & ~self._asked(batch, ctx)
-        # No row was asked (an empty batch, or blank questions only): the answers carry no verdict key.
-        verdicts = scores.get("is_valid", [None] * len(batch))
-        invalid = np.array([v is not None and not v for v in verdicts], dtype=bool)
+        invalid = np.array([v is not None and not v for v in scores["is_valid"]], dtype=bool)
         reasons = np.full(len(batch), "", dtype=object)
         reasons[blank] = "empty question"
         reasons[invalid] = [f"invalid question: {r}" for r in np.asarray(scores["output_reason_key"], dtype=object)[invalid]]
