@@ -50,10 +50,6 @@ class Segment:
     def barrier(self) -> Step | None:
         return self.steps[0] if self.steps and self.steps[0].is_barrier else None
 
-    @property
-    def uses_llm(self) -> bool:
-        return any(s.op.resources for s in self.steps)
-
 
 @dataclass
 class CompiledPlan:
