@@ -21,25 +21,27 @@ from dataflow.core.operator import Evaluator, Filter, InputColumn, Operator, Out
 from dataflow.core.registry import register_operator
 
 
-class SQLDatabaseOperator(Operator):
-    """Shared by the text-to-SQL execution operators: the database params and running a column of SQL."""
+class DatabaseAccess:
+    """Mixin of the operators that run SQL (LLM operators too): the database params, the databases of
+    this process, each database's schema for prompts, and running a column of SQL.
+
+    Call :meth:`init_database` from the constructor; rows name their database in ``input_db_id_key``.
+    """
 
     requires = {"sqlglot": "sqlglot"}
     # Nothing is opened until a query runs, so a directory name is enough to build one.
     example_params = {"db_root": "databases"}
-    input_sql_key = InputColumn("SQL", "str", nullable=True, description="the SQL to run (the reference's column name)")
     input_db_id_key = InputColumn("db_id", "str", nullable=True,
                                   description="the database it runs on (ignored for a single SQLite file)")
 
-    def __init__(self, db_root: str | None = None, db_url: str | None = None, timeout_s: float = 10.0,
-                 max_rows: int = 10_000) -> None:
-        super().__init__()
+    def init_database(self, db_root: str | None, db_url: str | None, timeout_s: float, max_rows: int) -> None:
         if (db_root is None) == (db_url is None):
             raise ValueError("give exactly one of db_root (SQLite) or db_url (PostgreSQL)")
         if timeout_s <= 0 or max_rows <= 0:
             raise ValueError("timeout_s and max_rows must be positive")
         self.db_root, self.db_url, self.timeout_s, self.max_rows = db_root, db_url, timeout_s, max_rows
         self._databases: Any = None
+        self._schemas: dict[tuple[str, int], str] = {}
         self._pid = 0
 
     @property
@@ -52,23 +54,49 @@ class SQLDatabaseOperator(Operator):
             from dataflow.lib.sql import DatabaseSet
 
             self._databases = DatabaseSet(self.db_root, self.db_url, self.timeout_s, self.max_rows)
+            self._schemas = {}
             self._pid = os.getpid()
         return self._databases
+
+    def schema_text(self, db_id: str, samples: int = 3) -> str:
+        """The database's ``CREATE TABLE`` statements with sample values (cached); raises ``LookupError``
+        when there is no such database."""
+        databases = self.databases()
+        key = (db_id, samples)
+        if key not in self._schemas:
+            self._schemas[key] = databases.get(db_id).schema(samples).render(samples=samples > 0)
+        return self._schemas[key]
+
+    def db_ids(self, batch: pd.DataFrame, ctx: Any) -> list[str]:
+        """Each row's database id ('' when the binding is unset or the cell is empty)."""
+        if not ctx.cols.get("input_db_id_key"):
+            return [""] * len(batch)
+        return [v if isinstance(v, str) else "" for v in batch[ctx.cols.input_db_id_key].tolist()]
 
     def teardown(self) -> None:
         if self._databases is not None and self._pid == os.getpid():
             self._databases.close()
         self._databases = None
+        super().teardown()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_databases": None, "_pid": 0}
+        return {**self.__dict__, "_databases": None, "_schemas": {}, "_pid": 0}
 
     def execute_column(self, batch: pd.DataFrame, ctx: Any, key: str) -> list[Any]:
         """One :class:`~dataflow.lib.sql.ExecResult` per row for the SQL in binding ``key``."""
-        db_ids = batch[ctx.cols.input_db_id_key].tolist() if ctx.cols.get("input_db_id_key") else [""] * len(batch)
-        return [self.databases().execute(str(db_id) if isinstance(db_id, str) else "",
-                                         sql if isinstance(sql, str) else "")
-                for sql, db_id in zip(batch[ctx.cols[key]].tolist(), db_ids)]
+        return [self.databases().execute(db_id, sql if isinstance(sql, str) else "")
+                for sql, db_id in zip(batch[ctx.cols[key]].tolist(), self.db_ids(batch, ctx))]
+
+
+class SQLDatabaseOperator(DatabaseAccess, Operator):
+    """Shared by the text-to-SQL execution operators: the database params and the SQL column."""
+
+    input_sql_key = InputColumn("SQL", "str", nullable=True, description="the SQL to run (the reference's column name)")
+
+    def __init__(self, db_root: str | None = None, db_url: str | None = None, timeout_s: float = 10.0,
+                 max_rows: int = 10_000) -> None:
+        super().__init__()
+        self.init_database(db_root, db_url, timeout_s, max_rows)
 
 
 @register_operator
