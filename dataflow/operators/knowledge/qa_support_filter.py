@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -12,27 +11,9 @@ from dataflow.core.llm_operator import LLMFilter, column_texts
 from dataflow.core.llm_types import LLMResult
 from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
+from dataflow.lib.content_terms import content_terms, coverage
 
 DEFAULT_TEMPLATE = "knowledge/qa_support"
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as into than then that this these those it its is "
-    "are was were be been being do does did has have had not no yes can could will would shall should may "
-    "might must which who whom whose what when where why how there their they them he she his her we our you "
-    "your i me my so such also about over under between all any each both more most other some only same".split())
-
-
-def content_terms(text: str) -> list[str]:
-    """The words that carry content, lower-cased; a plural ``s`` is dropped and words are cut to 5
-    characters so that inflections match (numbers stay whole, so a wrong figure never matches)."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-    return [w if w.isdigit() else (w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5] for w in words]
-
-
-def coverage(text: str, chunk_terms: set[str]) -> float | None:
-    """The fraction of ``text``'s content words found in the chunk; None when it has none."""
-    terms = content_terms(text)
-    return sum(t in chunk_terms for t in terms) / len(terms) if terms else None
 
 
 @register_operator
