@@ -1,4 +1,5 @@
-"""SQL from one dialect to another (sqlglot)."""
+"""SQL from one dialect to another (sqlglot), keeping SQLite's meaning when moving SQLite queries to
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,17 +20,25 @@ class SQLDialectTranspiler(Generator):
     (default ``sql_<write>``, e.g. ``sql_postgres``): quoting, function names (``SUBSTR`` ->
     ``SUBSTRING``), ``LIMIT``/``TOP``, casts and the like follow the target. Any dialect name sqlglot
     knows works (``mysql``, ``duckdb``, ``bigquery``, ``tsql``, ...). ``pretty`` lays the query out on
-    several lines. A row is rejected, with the reason, when its SQL does not parse in ``read``
-    (``sql parse error: ...``) or uses a construct the target cannot express (``cannot transpile:
-    ...``); the translation is textual, so a query may still fail on the target database when it
-    relies on the source's typing (SQLite compares ``'1' = 1`` loosely, PostgreSQL refuses it).
+    several lines.
+
+    From ``sqlite`` to ``postgres`` the SQLite semantics that queries rely on are carried over
+    (:mod:`dataflow.lib.sql.sqlite_to_postgres`): ``LIKE`` becomes ``ILIKE``, a bare column of an
+    aggregate query ``MIN()``; given ``db_root`` (the SQLite databases, rows naming theirs in
+    ``input_db_id_key``), also SQLite's loose comparisons of text and numbers and its double-quoted
+    strings, from the column types, as :func:`~dataflow.lib.sql.sqlite_to_postgres.copy_sqlite_to_postgres`
+    creates them. A row is rejected, with the reason, when its SQL does not parse in ``read`` (``sql
+    parse error: ...``), uses a construct the target cannot express (``cannot transpile: ...``) or names
+    a database that is not under ``db_root``.
     """
 
     requires = SQLGLOT
     input_sql_key = InputColumn("SQL", "str", nullable=True)
+    input_db_id_key = InputColumn(None, "str", nullable=True, description="the row's database under db_root")
     output_sql_key = OutputColumn(None, "str", description="defaults to sql_<write>")
 
-    def __init__(self, read: str = "sqlite", write: str = "postgres", pretty: bool = False) -> None:
+    def __init__(self, read: str = "sqlite", write: str = "postgres", pretty: bool = False,
+                 db_root: str | None = None) -> None:
         super().__init__()
         try:
             from sqlglot.dialects.dialect import Dialect
@@ -37,20 +46,48 @@ class SQLDialectTranspiler(Generator):
             Dialect = None  # noqa: N806
         for name in (read, write) if Dialect else ():
             Dialect.get_or_raise(name)  # an unknown dialect fails here, not on every row
-        self.read, self.write, self.pretty = read, write, pretty
+        self.read, self.write, self.pretty, self.db_root = read, write, pretty, db_root
+        self.keeps_sqlite = read == "sqlite" and write in ("postgres", "postgresql")
+        self._kinds: dict[str, Any] = {}
 
     def output_columns(self, bindings: Any) -> list[str]:
         return [bindings.get("output_sql_key") or f"sql_{self.write}"]
 
-    def generate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
-        from dataflow.lib.sql_parse import SQLParseError, transpile
+    def column_kinds(self, db_id: str) -> Any:
+        """The column kinds of the row's SQLite database (cached), or None without ``db_root``."""
+        if self.db_root is None:
+            return None
+        if db_id not in self._kinds:
+            from dataflow.lib.sql import DatabaseSet
+            from dataflow.lib.sql.sqlite_to_postgres import column_kinds
 
+            path = DatabaseSet(db_root=self.db_root).sqlite_path(db_id)
+            if path is None:
+                raise LookupError(f"no database {db_id!r} under {self.db_root}")
+            self._kinds[db_id] = column_kinds(path)
+        return self._kinds[db_id]
+
+    def translate(self, sql: str, db_id: str) -> str:
+        from dataflow.lib.sql_parse import transpile
+
+        if not self.keeps_sqlite:
+            return transpile(sql, self.read, self.write, pretty=self.pretty)
+        from dataflow.lib.sql.sqlite_to_postgres import sqlite_to_postgres
+
+        return sqlite_to_postgres(sql, self.column_kinds(db_id), pretty=self.pretty)
+
+    def generate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+        from dataflow.lib.sql_parse import SQLParseError
+
+        db_ids = batch[ctx.cols.input_db_id_key].tolist() if ctx.cols.get("input_db_id_key") else [""] * len(batch)
         out: list[Any] = []
-        for sql in batch[ctx.cols.input_sql_key].tolist():
+        for sql, db_id in zip(batch[ctx.cols.input_sql_key].tolist(), db_ids):
             try:
-                out.append(transpile(sql, self.read, self.write, pretty=self.pretty))
+                out.append(self.translate(sql, db_id if isinstance(db_id, str) else ""))
             except SQLParseError as exc:
                 out.append(Reject(f"sql parse error: {exc}"))
+            except LookupError as exc:
+                out.append(Reject(str(exc)))
             except ValueError as exc:
                 out.append(Reject(f"cannot transpile: {exc}"))
         return {ctx.cols.get("output_sql_key") or f"sql_{self.write}": out}

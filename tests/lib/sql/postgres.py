@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import random
-import re
 import shutil
 import subprocess
 import tempfile
@@ -104,65 +103,3 @@ def start(use_pgserver: bool = False) -> tuple[PostgresServer | PgserverServer |
         server.stop()
         return None, f"pg_ctl start failed: {started.stderr.strip()[-300:]} {log}"
     return server, ""
-
-
-def _integral(value: object) -> bool:
-    return isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", value) is not None)
-
-
-def _pg_type(declared: str, values: list) -> str:
-    """A PostgreSQL type for a SQLite column: by its declared affinity, text when the values disagree
-    (SQLite keeps whatever is stored: 'abc' in an INT column; '6' in an INT column is the number)."""
-    declared = declared.lower()
-    present = [v for v in values if v is not None]
-    if "int" in declared and all(_integral(v) for v in present):
-        return "bigint"
-    if any(w in declared for w in ("real", "floa", "doub", "num", "dec")) and all(
-            isinstance(v, (int, float)) for v in present):
-        return "double precision"
-    if any(w in declared for w in ("blob", "binary")) and all(isinstance(v, bytes) for v in present):
-        return "bytea"
-    if not declared and present and all(isinstance(v, int) for v in present):
-        return "bigint"
-    return "text"
-
-
-def load_sqlite(url: str, sqlite_path: str | Path, dbname: str) -> None:
-    """Copy a SQLite database into a new PostgreSQL database ``dbname``: tables and rows, names lowercased
-    (PostgreSQL folds unquoted names), primary keys where the data satisfies them, no foreign keys."""
-    import sqlite3
-
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    src = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
-    src.text_factory = lambda b: b.decode("utf-8", errors="replace")
-    with psycopg.connect(url, dbname=dbname) as dst:
-        tables = [r[0] for r in src.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-        for table in tables:
-            info = src.execute(f'PRAGMA table_info("{table}")').fetchall()
-            rows = src.execute(f'SELECT * FROM "{table}"').fetchall()
-            types = [_pg_type(col[2] or "", [r[i] for r in rows]) for i, col in enumerate(info)]
-            names = [f'"{col[1].lower()}"' for col in info]
-            cols = ", ".join(f"{n} {t}" for n, t in zip(names, types))
-            dst.execute(f'CREATE TABLE "{table.lower()}" ({cols})')
-            def cell(v, t):
-                if v is None:
-                    return None
-                return str(v) if t == "text" and not isinstance(v, str) else int(v) if t == "bigint" else v
-            rows = [tuple(cell(v, t) for v, t in zip(r, types)) for r in rows]
-            with dst.cursor() as cur:
-                if rows:
-                    marks = ", ".join(["%s"] * len(names))
-                    cur.executemany(f'INSERT INTO "{table.lower()}" VALUES ({marks})', rows)
-            pk = [f'"{col[1].lower()}"' for col in sorted((c for c in info if c[5]), key=lambda c: c[5])]
-            if pk:  # when the data allows it: PostgreSQL then accepts other columns of a GROUP BY on the key
-                try:
-                    with dst.transaction():
-                        dst.execute(f'ALTER TABLE "{table.lower()}" ADD PRIMARY KEY ({", ".join(pk)})')
-                except psycopg.Error:
-                    pass
-    src.close()

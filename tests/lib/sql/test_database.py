@@ -86,11 +86,11 @@ def test_sqlite_schema_renders_keys_and_samples():
 
 @pytest.fixture(scope="module")
 def pg_aircraft(postgres_url):
-    from tests.lib.sql.postgres import load_sqlite
+    from dataflow.lib.sql.sqlite_to_postgres import copy_sqlite_to_postgres
 
     if not (SPIDER / "aircraft").exists():
         pytest.skip("Spider fixtures not present")
-    load_sqlite(postgres_url, SPIDER / "aircraft" / "aircraft.sqlite", "aircraft_rw")
+    copy_sqlite_to_postgres(SPIDER / "aircraft" / "aircraft.sqlite", postgres_url, "aircraft_rw")
     return postgres_url
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dataflow.core.resources import ResourcePool, ResourceSpec, resource_fingerprint
+from tests.shared_fixtures import FIXTURES
 
-SPIDER = Path("/work/shared/fixtures/text2sql/spider/database")
+SPIDER = FIXTURES / "text2sql/spider/database"
 
 
 def test_checks_name_the_problem():

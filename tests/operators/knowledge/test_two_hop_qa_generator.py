@@ -7,7 +7,11 @@ import re
 
 import pytest
 
-from dataflow.operators.knowledge.two_hop_qa_generator import Text2MultiHopQAGenerator, bridge_pairs, sentences
+from dataflow.operators.knowledge.two_hop_qa_generator import (
+    Text2MultiHopQAGenerator,
+    bridge_pairs,
+    sentences,
+)
 from dataflow.testing import run_operator
 from tests.operators.reasoning.scripted_serving import ScriptedServing, as_json, user_text
 

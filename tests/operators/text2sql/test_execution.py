@@ -16,8 +16,9 @@ from dataflow.operators.text2sql.execution import (
     SQLExecutionMatchEvaluator,
 )
 from dataflow.testing import run_operator
+from tests.shared_fixtures import FIXTURES
 
-SPIDER = Path("/work/shared/fixtures/text2sql/spider")
+SPIDER = FIXTURES / "text2sql/spider"
 KNOWN_FAILURES = (3139, 4417, 4418)  # the fixtures README's numbering: among questions whose database is here
 pytestmark = pytest.mark.skipif(not SPIDER.exists(), reason="Spider fixtures not present")
 
@@ -101,9 +102,9 @@ def test_executability_filter_reason_is_the_database_error():
 
 
 def test_operators_on_postgres(postgres_url):
-    from tests.lib.sql.postgres import load_sqlite
+    from dataflow.lib.sql.sqlite_to_postgres import copy_sqlite_to_postgres
 
-    load_sqlite(postgres_url, SPIDER / "database" / "aircraft" / "aircraft.sqlite", "aircraft_ops")
+    copy_sqlite_to_postgres(SPIDER / "database" / "aircraft" / "aircraft.sqlite", postgres_url, "aircraft_ops")
     rows = [{"SQL": "SELECT name, age FROM pilot", "gold_sql": "SELECT age, name FROM pilot", "db_id": "aircraft_ops"},
             {"SQL": "SELECT name FROM pilot", "gold_sql": "SELECT name FROM pilot ORDER BY age", "db_id": "aircraft_ops"},
             {"SQL": "DROP TABLE pilot", "gold_sql": "SELECT 1", "db_id": "aircraft_ops"}]

@@ -30,3 +30,25 @@ def test_other_dialects_and_unsupported():
     assert tsql.kept[0]["sql_tsql"] == "SELECT TOP 5 a FROM t"
     with pytest.raises(ValueError):
         SQLDialectTranspiler(write="no-such-dialect")
+
+
+def test_sqlite_semantics_are_carried_over_with_the_database(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "shop"
+    db.mkdir()
+    conn = sqlite3.connect(db / "shop.sqlite")
+    conn.executescript("CREATE TABLE item (id INTEGER, name TEXT, price TEXT, kind TEXT);"
+                       "INSERT INTO item VALUES (1, 'Pen', '2.5', 'office'), (2, 'Cup', '7', 'kitchen');")
+    conn.close()
+    rows = [{"SQL": "SELECT name FROM item WHERE price > 5 AND name LIKE 'c%'", "db_id": "shop"},
+            {"SQL": 'SELECT kind, name, count(*) FROM item WHERE kind = "office" GROUP BY kind', "db_id": "shop"},
+            {"SQL": "SELECT 1", "db_id": "nowhere"}]
+    result = run_operator(SQLDialectTranspiler(db_root=str(tmp_path)), rows, input_db_id_key="db_id")
+    # price is text in SQLite and compared with a number: read as a number; LIKE ignores case
+    assert result.kept[0]["sql_postgres"] == (
+        "SELECT name FROM item WHERE CAST(price AS DOUBLE PRECISION) > 5 AND name ILIKE 'c%'")
+    # "office" names no column: a string; name is not grouped: one value of the group
+    assert result.kept[1]["sql_postgres"] == (
+        "SELECT kind, MIN(name), COUNT(*) FROM item WHERE kind = 'office' GROUP BY kind")
+    assert result.reject_reasons == ["no database 'nowhere' under " + str(tmp_path)]

@@ -16,11 +16,12 @@ from dataflow.core.registry import register_operator
 from dataflow.core.run_inspector import RunInspector
 from dataflow.pipelines.knowledge.kb_qa import KB_QA_STEPS, KBQAPipeline
 from tests.operators.reasoning.scripted_serving import ScriptedServing, as_json, user_text
+from tests.shared_fixtures import FIXTURES
 
 HERE = Path(__file__).resolve()
 PIPELINES = HERE.parents[3] / "dataflow" / "pipelines" / "knowledge"
 DOCUMENTS = PIPELINES / "examples" / "documents.jsonl"
-PDFS = Path("/work/shared/fixtures/docs/open_dataflow/KBCleaningPipeline")
+PDFS = FIXTURES / "docs/open_dataflow/KBCleaningPipeline"
 
 
 def steps_of(plan) -> list[tuple[str, dict, dict]]:
@@ -102,7 +103,7 @@ def test_open_dataflow_pdfs_become_supported_qa_pairs_with_the_embedded_model(tm
     """Done-when: both PDFs through the pipeline spec with the embedded model; every kept pair passed the
     support check; rejects and drops carry reasons. Kept small: few chunks, short answers."""
     if not PDFS.is_dir():
-        pytest.skip("needs /work/shared/fixtures")
+        pytest.skip("needs ../shared/fixtures")
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"source": str(p)}) + "\n" for p in sorted(PDFS.glob("*.pdf"))),
                     encoding="utf-8")
