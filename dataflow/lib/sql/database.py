@@ -13,7 +13,9 @@ Two engines behind one interface, :class:`Database` (``execute(sql) -> ExecResul
   bounds it). ``psycopg`` (v3) is imported on first use.
 
 :class:`DatabaseSet` finds a database by id: a directory in Spider's layout (``<root>/<db_id>/<db_id>.sqlite``),
-a directory of ``<db_id>.sqlite`` / ``.db`` files, a single SQLite file (any id names it), or a
+a directory of ``<db_id>.sqlite`` / ``.db`` files, a single SQLite file (any id names it), a SQL script
+(``<db_id>.sql``: ``CREATE TABLE`` and ``INSERT`` statements, loaded into an in-memory SQLite database
+when first used, then read-only like a file; a way to keep a small database as text), or a
 PostgreSQL URL where the id names the database on that server (empty: the URL's own).
 
 No method raises on a bad query: the database's error text comes back in :class:`ExecResult`.
@@ -89,7 +91,8 @@ def _read_only_authorizer(action: int, *_: Any) -> int:
 
 
 class SQLiteDatabase(Database):
-    """One SQLite file, opened read-only. One connection, used by one thread at a time (a lock)."""
+    """One SQLite file (or SQL script, built in memory), read-only. One connection, used by one thread at a
+    time (a lock)."""
 
     engine = "sqlite"
 
@@ -99,8 +102,16 @@ class SQLiteDatabase(Database):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no SQLite database at {self.path}")
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        if self.path.suffix.lower() == ".sql":  # a SQL script (schema and rows): built in memory once
+            self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            try:
+                self._conn.executescript(self.path.read_text(encoding="utf-8"))
+            except sqlite3.Error as exc:
+                self._conn.close()
+                raise ValueError(f"{self.path}: the SQL script fails: {exc}") from None
+        else:
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA query_only = ON")
         self._conn.text_factory = lambda b: b.decode("utf-8", errors="replace")  # Spider has latin-1 bytes
         self._lock = threading.Lock()
@@ -218,7 +229,7 @@ class PostgresDatabase(Database):
 
 
 # ------------------------------------------------------------------------------------------ a set of them
-_SQLITE_SUFFIXES = (".sqlite", ".db", ".sqlite3")
+_SQLITE_SUFFIXES = (".sqlite", ".db", ".sqlite3", ".sql")
 
 
 @dataclass
@@ -248,7 +259,8 @@ class DatabaseSet:
             return root
         if not db_id or "/" in db_id or "\\" in db_id or db_id.startswith("."):
             return None
-        for candidate in (root / db_id / f"{db_id}.sqlite", *(root / f"{db_id}{s}" for s in _SQLITE_SUFFIXES)):
+        for candidate in (root / db_id / f"{db_id}.sqlite", root / db_id / f"{db_id}.sql",
+                          *(root / f"{db_id}{s}" for s in _SQLITE_SUFFIXES)):
             if candidate.is_file():
                 return candidate
         return None

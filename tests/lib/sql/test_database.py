@@ -122,3 +122,17 @@ def test_postgres_timeout_interrupts(pg_aircraft):
     schema = dbs.get("aircraft_rw").schema(samples=1)
     assert schema.table("pilot") is not None and schema.table("pilot").columns[0].type == "bigint"
     dbs.close()
+
+
+def test_a_sql_script_is_a_read_only_database(tmp_path):
+    (tmp_path / "shop.sql").write_text(
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO item VALUES (1, 'Pen'), (2, 'Cup');\n")
+    (tmp_path / "broken.sql").write_text("CREATE TABLE t (a INT);\nINSERT INTO nowhere VALUES (1);\n")
+    databases = DatabaseSet(db_root=str(tmp_path))
+    assert databases.execute("shop", "DROP TABLE item").ok is False
+    assert databases.execute("shop", "DELETE FROM item").ok is False
+    assert databases.execute("shop", "SELECT name FROM item ORDER BY id").rows == (("Pen",), ("Cup",))
+    assert "CREATE TABLE \"item\"" in databases.get("shop").schema().render()
+    broken = databases.execute("broken", "SELECT 1")
+    assert not broken.ok and "the SQL script fails: no such table: nowhere" in broken.error
+    databases.close()
