@@ -83,6 +83,36 @@ def test_pipeline_runs_documents_to_sft_records_with_reasons(tmp_path):
     assert [r["reason"].split(": ", 1)[1] for r in run.rejects()] == [f"no such file: {tmp_path / 'missing.pdf'}"]
 
 
+def test_the_pipeline_needs_no_network(tmp_path, monkeypatch):
+    """Documents to SFT records with every internet socket refused: the converters, the chunker's tokenizer
+    (the embedded model's, read from the packaged file) and the rest read nothing from the network."""
+    import socket
+
+    def refuse(self, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise OSError(f"network disabled in this test: {address}")
+        return real_connect(self, address, *args)
+
+    def no_lookup(*args, **kwargs):
+        raise OSError("network disabled in this test: name lookup")
+
+    real_connect = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    with pytest.raises(OSError, match="network disabled"):
+        socket.create_connection(("93.184.215.14", 80), timeout=1)
+    sources = [PIPELINES / "examples" / "dataflow_notes.txt", *sorted(PDFS.glob("bitter_lesson.pdf")),
+               *sorted((FIXTURES / "docs" / "docling" / "html").glob("*.html"))[:1]]
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"source": str(p)}) + "\n" for p in sources), encoding="utf-8")
+    out = tmp_path / "sft.jsonl"
+    KBQAPipeline(docs, out, serving=ScriptedServing(_answer_from_chunk), cache_dir=tmp_path / "cache").run()
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {Path(r["source"]).name for r in records} == {p.name for p in sources}
+    assert not list(RunInspector(tmp_path / "cache").rejects())
+
+
 @register_operator
 class FirstChunksOnly(Filter):
     """Test helper: keeps the chunks whose ``chunk_index`` is below ``count`` (to bound the LLM calls)."""
