@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from dataflow.operators.text2sql.sql_generator import SQLGenerator
 from dataflow.testing import run_operator
 from tests.operators.reasoning.scripted_serving import ScriptedServing, as_json, user_text
@@ -125,3 +127,33 @@ def test_a_single_file_db_root_serves_rows_without_db_id(tmp_path):
     serving = ScriptedServing(lambda call: as_json(sql="WITH f AS (SELECT * FROM singer) SELECT COUNT(*) FROM f"))
     result = run_operator(SQLGenerator(db_root=str(path), num_sql=1), [{"db_id": None}], serving=serving)
     assert [r["SQL"] for r in result.kept] == ["WITH f AS (SELECT * FROM singer) SELECT COUNT(*) FROM f"]
+
+
+CHINOOK = Path("/work/shared/fixtures/text2sql/chinook/Chinook_Sqlite.sqlite")
+needs_chinook = pytest.mark.skipif(not CHINOOK.exists(), reason=f"Chinook fixture not present at {CHINOOK}")
+
+
+@needs_chinook
+def test_on_chinook_the_schema_is_shown_and_queries_run_there():
+    answers = iter(["SELECT Name FROM Artist WHERE ArtistId < 4",
+                    "SELECT g.Name, COUNT(*) FROM Track t JOIN Genre g ON g.GenreId = t.GenreId GROUP BY g.Name",
+                    "SELECT Title FROM Albums",  # the table is Album
+                    "SELECT Name FROM Artist WHERE ArtistId < 4 ;"])  # the first again
+    serving = ScriptedServing(lambda call: as_json(sql=next(answers)))
+    result = run_operator(SQLGenerator(db_root=str(CHINOOK)), [{"db_id": "chinook"}], serving=serving)
+    assert [r["sql_complexity"] for r in result.kept] == ["simple", "moderate"]
+    prompt = user_text(serving.calls[0])
+    assert 'CREATE TABLE "Album"' in prompt and 'FOREIGN KEY ("ArtistId") REFERENCES "Artist"' in prompt
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+@needs_chinook
+def test_the_embedded_model_writes_executing_sql_for_chinook(real_llm):
+    op = SQLGenerator(db_root=str(CHINOOK), num_sql=2, max_tokens=200)
+    result = run_operator(op, [{"db_id": "chinook"}], serving=real_llm)
+    assert result.kept or result.dropped, result.rejected
+    with sqlite3.connect(f"file:{CHINOOK}?mode=ro", uri=True) as conn:
+        for row in result.kept:
+            conn.execute(row["SQL"]).fetchall()  # every kept query runs
+    assert all(r.startswith("no usable SQL among 2 candidates: ") for r in result.drop_reasons)
