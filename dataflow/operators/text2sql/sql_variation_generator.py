@@ -46,12 +46,20 @@ class SQLVariationGenerator(LLMDatabaseAccess, LLMGenerator):
     it, a row left with no variation is dropped with the reasons (``no usable SQL among 3 candidates:
     duplicate SQL; error: no such column: x``). A row without SQL is not sent. A row whose database
     cannot be opened, or whose every request failed, goes to the rejects.
+
+    Bind ``output_question_key`` (and ``output_evidence_key``) to the rows' question (and evidence)
+    columns when they have them: a variation's inherited question would describe the original query, so
+    it is set to null there, for :class:`Text2SQLQuestionGenerator` to write a new one.
     """
 
     input_sql_key = InputColumn("SQL", "str", nullable=True, description="the query to vary")
     output_sql_key = OutputColumn(None, "str", description="the variation's SQL; defaults to input_sql_key")
     output_variation_key = OutputColumn("variation_type", "str",
                                         description="the kind of variation, or 'original' for the input row")
+    # The row's question describes the original query: bound, it is cleared on the variations so a
+    # question generator downstream writes theirs (the original row keeps its own).
+    output_question_key = OutputColumn(None, "str", description="the question column, null on variations")
+    output_evidence_key = OutputColumn(None, "str", description="the evidence column, null on variations")
     default_template = DEFAULT_TEMPLATE
     provided_variables = frozenset({"schema", "dialect", "sql", "instruction"})
     new_rows = True
@@ -104,10 +112,13 @@ class SQLVariationGenerator(LLMDatabaseAccess, LLMGenerator):
         seeds = self.request_seeds(self.num_variations)
         requests = [[self.sampling.request(prompts[k][i], SQL_ANSWER, seed=seeds[k]) for k in range(len(kinds))]
                     if isinstance(s, str) else [] for i, s in enumerate(schemas)]
+        kept_columns = {name: batch[ctx.cols[name]].tolist() for name in ("output_question_key", "output_evidence_key")
+                        if ctx.cols.get(name) and ctx.cols[name] in batch.columns}
         answers, reasons = [], []
-        for cell, sql, schema, db_id, row in zip(given, sqls, schemas, self.db_ids(batch, ctx),
-                                                 self.ask_each(ctx, requests)):
-            original = [{"output_sql_key": cell, "output_variation_key": "original"}] if self.keep_original else []
+        for i, (cell, sql, schema, db_id, row) in enumerate(zip(given, sqls, schemas, self.db_ids(batch, ctx),
+                                                               self.ask_each(ctx, requests))):
+            own = {name: values[i] for name, values in kept_columns.items()}
+            original = [{"output_sql_key": cell, "output_variation_key": "original", **own}] if self.keep_original else []
             if schema is None:
                 answers.append(original)
                 reasons.append("no SQL to vary")

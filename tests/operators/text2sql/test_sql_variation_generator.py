@@ -69,3 +69,14 @@ def test_the_sql_column_is_rewritten_on_purpose_and_kinds_are_checked():
     bindings = op.resolve_bindings({})
     problems, _ = check_steps([Step(1, op, bindings, bindings.explicit)], ["db_id", "SQL"])
     assert problems == []
+
+
+def test_a_bound_question_is_cleared_on_the_variations(tmp_path):
+    root = tmp_path / "dbs"
+    make_music_db(root)
+    op = SQLVariationGenerator(db_root=str(root), num_variations=2, variation_types=("filter", "join"))
+    rows = [{"db_id": "music", "SQL": SEED, "question": "Who is French?", "evidence": "French: country = 'France'"}]
+    result = run_operator(op, rows, serving=ScriptedServing(respond), output_question_key="question",
+                          output_evidence_key="evidence")
+    assert [(r["variation_type"], r["question"], r["evidence"]) for r in result.kept] == [
+        ("original", "Who is French?", "French: country = 'France'"), ("filter", None, None), ("join", None, None)]
