@@ -76,3 +76,21 @@ def test_vote_without_gold_ties_and_min_executable(tmp_path):
     assert not result.rejected
     with pytest.raises(ValueError, match="min_executable"):
         Text2SQLCoTVotingGenerator(db_root="dbs", min_executable=0)
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_prompt_cot_and_vote_on_the_embedded_model(tmp_path, real_llm):
+    """The default templates on the real model: its chains of thought end in a query the vote verifies."""
+    from dataflow.operators.text2sql.cot_generator import Text2SQLCoTGenerator
+    from dataflow.operators.text2sql.prompt_generator import Text2SQLPromptGenerator
+
+    root = music_db(tmp_path)
+    rows = [{"db_id": "music", "question": "Which singers are from France?", "evidence": None, "SQL": FRANCE}]
+    prompts = run_operator(Text2SQLPromptGenerator(db_root=root), rows)
+    cots = run_operator(Text2SQLCoTGenerator(db_root=root, num_candidates=2, max_tokens=400), prompts.kept,
+                        serving=real_llm)
+    assert not cots.rejected, cots.reject_reasons
+    voted = run_operator(Text2SQLCoTVotingGenerator(db_root=root), cots.kept)
+    assert not voted.dropped and not voted.rejected, (voted.drop_reasons, cots.kept)
+    assert "france" in voted.kept[0]["voted_SQL"].lower() and voted.kept[0]["cot_votes"] >= 1
