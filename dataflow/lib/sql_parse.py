@@ -10,6 +10,7 @@ costs nothing when the Text-to-SQL extra is not installed.
 * :func:`sql_template`: the query with its literals masked and its identifiers normalised, so that
   queries differing only in constants (or in the case and quoting of names) compare equal.
 * :func:`transpile`: one query from one dialect to another; constructs the target cannot express raise.
+* :func:`extract_sql`: the SQL query in a model's free-text answer (its last fenced code block).
 """
 
 from __future__ import annotations
@@ -287,3 +288,37 @@ def transpile(sql: str, read: str = "sqlite", write: str = "postgres", *, pretty
 def format_sql(tree: Any, dialect: str = "sqlite", *, pretty: bool = True) -> str:
     """The tree as canonical SQL text in ``dialect`` (sqlglot's layout, one line unless ``pretty``)."""
     return tree.sql(dialect=dialect, pretty=pretty)
+
+
+# ------------------------------------------------------------------------------------ model answers
+# A fenced code block: ``` ... ``` (its first word may be a language tag, on its own line or not).
+_FENCE = re.compile(r"```(.*?)```", re.S)
+_TAG = re.compile(r"([A-Za-z0-9_+-]+)(?=\s)")
+_SQL_TAGS = frozenset({"sql", "sqlite", "postgres", "postgresql", "psql", "mysql", "duckdb"})
+_QUERY_START = re.compile(r"(?:--[^\n]*\n\s*)*\(*\s*(?:SELECT|WITH)\b", re.I)
+
+
+def extract_sql(text: str | None) -> str | None:
+    """The SQL query in a model's answer: the body of its LAST fenced code block tagged ``sql`` (or a SQL
+    dialect: ``sqlite``, ``postgresql``, ...), else of its last untagged block that starts with SELECT or
+    WITH; None when there is none (empty blocks are skipped).
+
+    The last block wins because a reasoning answer drafts queries before its final one. Only closed
+    blocks count (an answer cut off inside its block holds a truncated query). The query is returned
+    stripped, without trailing semicolons; whether it parses or runs is for the caller to check."""
+    if not isinstance(text, str):
+        return None
+    tagged: str | None = None
+    untagged: str | None = None
+    for match in _FENCE.finditer(text):
+        block = match.group(1)
+        tag = _TAG.match(block)
+        if tag and tag.group(1).lower() in _SQL_TAGS:
+            tagged = _statement(block[tag.end():]) or tagged
+        elif _QUERY_START.match(block.lstrip()):
+            untagged = _statement(block) or untagged
+    return tagged if tagged is not None else untagged
+
+
+def _statement(body: str) -> str:
+    return body.strip().rstrip(";").strip()

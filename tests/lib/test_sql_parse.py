@@ -1,4 +1,5 @@
-"""dataflow.lib.sql_parse: Spider hardness by the official rules, templates, transpiling, parse errors."""
+"""dataflow.lib.sql_parse: Spider hardness by the official rules, templates, transpiling, parse errors, SQL
+in model answers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ pytest.importorskip("sqlglot")
 
 from dataflow.lib.sql_parse import (  # noqa: E402
     SQLParseError,
+    extract_sql,
     parse_query,
     spider_counts,
     spider_hardness,
@@ -131,3 +133,28 @@ def test_transpile_between_dialects():
         transpile("SELECT a FROM t INTERSECT ALL SELECT a FROM s", "postgres", "sqlite")
     with pytest.raises(SQLParseError):
         transpile("SELECT a FROM WHERE")
+
+
+FENCE = "```"
+
+
+def test_extract_sql_takes_the_last_sql_block():
+    draft_then_final = (f"First try:\n{FENCE}sql\nSELECT name FROM singer;\n{FENCE}\nThat misses the filter, so:\n"
+                        f"{FENCE}SQL\nSELECT name\nFROM singer\nWHERE age > 20;;\n{FENCE}\nDone.")
+    assert extract_sql(draft_then_final) == "SELECT name\nFROM singer\nWHERE age > 20"
+    # A dialect tag counts as sql, and a one-line block too.
+    assert extract_sql(f"{FENCE}sqlite\nSELECT 1\n{FENCE}") == "SELECT 1"
+    assert extract_sql(f"answer: {FENCE}sql SELECT 2 {FENCE}") == "SELECT 2"
+    # A tagged block wins over a later untagged one; an untagged block counts only when it is a query.
+    assert extract_sql(f"{FENCE}sql\nSELECT 3\n{FENCE} then {FENCE}\nSELECT 4\n{FENCE}") == "SELECT 3"
+    assert extract_sql(f"{FENCE}\n-- the final query\nWITH t AS (SELECT 1) SELECT * FROM t\n{FENCE}") == \
+        "-- the final query\nWITH t AS (SELECT 1) SELECT * FROM t"
+    assert extract_sql(f"{FENCE}\nx = 1\n{FENCE}") is None
+    # An empty final block does not erase an earlier query.
+    assert extract_sql(f"{FENCE}sql\nSELECT 5\n{FENCE}\n{FENCE}sql\n\n{FENCE}") == "SELECT 5"
+
+
+def test_extract_sql_finds_nothing_without_a_closed_block():
+    for text in (None, "", "SELECT name FROM singer", f"{FENCE}python\nprint(1)\n{FENCE}",
+                 f"{FENCE}sql\nSELECT name FROM singer WHERE age >", f"{FENCE}sql\n  ;\n{FENCE}"):
+        assert extract_sql(text) is None, text
