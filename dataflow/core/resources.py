@@ -1,4 +1,5 @@
-"""Shared resources that operators use (an LLM serving, an embedder, a code sandbox, SQL databases).
+"""Shared resources that operators use (an LLM serving, an embedder, a code sandbox, SQL databases, a
+passage retriever).
 
 An operator names the kinds it uses (``resources = ("llm",)``); the pipeline says how each kind is
 configured (``serving:`` / ``embedder:`` / ``sandbox:`` in a spec, or an instance passed in Python). One
@@ -77,6 +78,10 @@ register_resource_kind(ResourceKind(
     "sql_database", factory="dataflow.lib.sql.resource:create_database",
     fingerprint="dataflow.lib.sql.resource:database_fingerprint",
     check="dataflow.lib.sql.resource:check_database_config", label="SQL databases"))
+register_resource_kind(ResourceKind(
+    "retriever", factory="dataflow.lib.retrieval.resource:create_retriever",
+    fingerprint="dataflow.lib.retrieval.resource:retriever_fingerprint",
+    check="dataflow.lib.retrieval.resource:check_retriever_config", param="retriever", label="a retriever"))
 
 
 def _load(path: str) -> Callable[..., Any]:
