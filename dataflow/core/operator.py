@@ -136,6 +136,9 @@ class Operator:
     #: Params that build a working instance when the constructor has required ones (``fields`` of a JSON
     #: extractor, say): the contract test over all operators builds each with them.
     example_params: ClassVar[dict[str, Any]] = {}
+    #: Params that hold file or directory paths: in a spec, a relative one is read from the spec's folder
+    #: (as ``input`` and ``output`` are), so a spec runs the same from any working directory.
+    path_params: ClassVar[tuple[str, ...]] = ()
     _bindings: ClassVar[dict[str, Column]] = {}
     _params_model: ClassVar[Any] = None
 

@@ -261,7 +261,8 @@ class SpecPipeline(Pipeline):
         name = spec.name or (Path(source).stem if source else "pipeline")
         super().__init__(resolve(spec.input), resolve(spec.output), cache_dir=resolve(spec.cache_dir),
                          serving=spec.serving, embedder=spec.embedder, sandbox=spec.sandbox,
-                         resources=spec.resources,
+                         resources={kind: _resolve_resource_paths(kind, config, base_dir)
+                                    for kind, config in spec.resources.items()},
                          chunk_size=spec.chunk_size, chunk_bytes=spec.chunk_bytes,
                          workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
         self.spec = spec
@@ -316,12 +317,30 @@ class SpecPipeline(Pipeline):
             except (KeyError, ImportError, AttributeError) as exc:
                 self.storage.skip(Problem(str(exc.args[0]), op=step.op))
                 continue
+            params = {k: _relative_to(v, self.base_dir) if k in getattr(cls, "path_params", ()) else v
+                      for k, v in step.params.items()}
             try:
-                op = cls(**step.params)
+                op = cls(**params)
             except (ParamsError, TypeError) as exc:
                 self.storage.skip(Problem(f"params: {exc}", op=step.op))
                 continue
             op.run(self.storage, **step.run)
+
+
+def _relative_to(value: Any, base_dir: Path) -> Any:
+    """A relative path (a str not looking like a URL) read from ``base_dir``; anything else unchanged."""
+    if not isinstance(value, str) or not value or "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else str(base_dir / path)
+
+
+def _resolve_resource_paths(kind: str, config: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    from dataflow.core.resources import resource_kinds
+
+    known = resource_kinds().get(kind)
+    keys = known.path_keys if known else ()
+    return {k: _relative_to(v, base_dir) if k in keys else v for k, v in (config or {}).items()}
 
 
 def _import_operator(path: str) -> type[Operator]:

@@ -38,6 +38,7 @@ class ResourceKind:
     check: str | None = None  # "module:function", config -> problem text or None (compile time)
     param: str | None = None  # constructor param through which an operator carries its own instance
     label: str = ""  # how messages name it: "needs an LLM, but ..."
+    path_keys: tuple[str, ...] = ()  # config keys holding paths: a spec's relative ones are read from its folder
 
 
 _KINDS: dict[str, ResourceKind] = {}
@@ -77,11 +78,12 @@ register_resource_kind(ResourceKind(
 register_resource_kind(ResourceKind(
     "sql_database", factory="dataflow.lib.sql.resource:create_database",
     fingerprint="dataflow.lib.sql.resource:database_fingerprint",
-    check="dataflow.lib.sql.resource:check_database_config", label="SQL databases"))
+    check="dataflow.lib.sql.resource:check_database_config", label="SQL databases", path_keys=("db_root",)))
 register_resource_kind(ResourceKind(
     "retriever", factory="dataflow.lib.retrieval.resource:create_retriever",
     fingerprint="dataflow.lib.retrieval.resource:retriever_fingerprint",
-    check="dataflow.lib.retrieval.resource:check_retriever_config", param="retriever", label="a retriever"))
+    check="dataflow.lib.retrieval.resource:check_retriever_config", param="retriever", label="a retriever",
+    path_keys=("corpus", "index_dir")))
 
 
 def _load(path: str) -> Callable[..., Any]:

@@ -130,3 +130,22 @@ def test_resources_mapping_sets_any_kind_and_unknown_kinds_are_compile_errors(tm
 
     with pytest.raises(CompileError, match=r"step 1 .*unknown resource kind 'warehouse'"):
         Pipeline.from_spec({**spec, "steps": [{"op": "TestUsesWarehouse"}]}).compile()
+
+
+def test_path_params_and_resource_paths_are_relative_to_the_spec(tmp_path, monkeypatch):
+    from dataflow.core.pipeline import Pipeline
+    from dataflow.core.registry import OPERATORS
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "in.jsonl").write_text('{"SQL": "SELECT 1", "db_id": "shop"}\n')
+    spec = folder / "spec.yaml"
+    spec.write_text("input: in.jsonl\nresources:\n  sql_database: {db_root: dbs, timeout_s: 3}\n"
+                    "steps:\n  - op: SQLExecutabilityFilter\n    params: {db_root: dbs}\n"
+                    "  - op: SQLExecutionFilter\n    params: {db_root: /abs/dbs}\n")
+    monkeypatch.chdir(tmp_path)
+    pipeline = Pipeline.from_spec(spec)
+    ops = [s.op for s in pipeline.trace().steps]
+    assert ops[0].db_root == str(folder / "dbs") and ops[1].db_root == "/abs/dbs"
+    assert pipeline.resources["sql_database"] == {"db_root": str(folder / "dbs"), "timeout_s": 3}
+    assert "db_root" in OPERATORS.get("SQLExecutabilityFilter").path_params

@@ -77,6 +77,7 @@ class CodeDecontaminationFilter(Filter):
     input_key = InputColumn("code", "str", nullable=True)
     input_text_key = InputColumn(None, "str", nullable=True)
     output_key = OutputColumn("contamination", "str")
+    path_params = ("benchmark_path",)
     example_params: ClassVar[dict[str, Any]] = {
         "benchmark_items": {"add": "def add(a, b):\n    return a + b  # the sum of a and b, two numbers"}}
 

@@ -105,6 +105,7 @@ class ReasoningAnswerNgramFilter(Filter):
     input_key = InputColumn("question")
     input_answer_key = InputColumn(None, "str", nullable=True, description="also checked when bound")
     output_key = OutputColumn("benchmark_ngram_overlap", "number")
+    path_params = ("benchmark_path",)
     example_params = {"benchmark_questions": ["Natalia sold clips to 48 of her friends in April."]}
 
     def __init__(self, benchmark_path: str | None = None, benchmark_field: str = "question",

@@ -31,6 +31,7 @@ class DatabaseAccess:
     requires = {"sqlglot": "sqlglot"}
     # Nothing is opened until a query runs, so a directory name is enough to build one.
     example_params = {"db_root": "databases"}
+    path_params = ("db_root",)
     input_db_id_key = InputColumn("db_id", "str", nullable=True,
                                   description="the database it runs on (ignored for a single SQLite file)")
 

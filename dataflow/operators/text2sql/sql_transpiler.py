@@ -33,6 +33,7 @@ class SQLDialectTranspiler(Generator):
     """
 
     requires = SQLGLOT
+    path_params = ("db_root",)
     input_sql_key = InputColumn("SQL", "str", nullable=True)
     input_db_id_key = InputColumn(None, "str", nullable=True, description="the row's database under db_root")
     output_sql_key = OutputColumn(None, "str", description="defaults to sql_<write>")

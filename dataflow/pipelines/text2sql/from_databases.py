@@ -25,8 +25,8 @@ result; each dropped row keeps its reason in the run's cache (``dataflow inspect
     from dataflow.pipelines.text2sql.from_databases import Text2SQLFromDatabasesPipeline
     Text2SQLFromDatabasesPipeline("databases.jsonl", "text2sql.jsonl", db_root="spider/database").run()
 
-or ``dataflow run dataflow/pipelines/text2sql/from_databases.yaml`` (from this folder: its ``db_root``
-is read from the working directory).
+or ``dataflow run dataflow/pipelines/text2sql/from_databases.yaml`` (its ``db_root``, like its input,
+is relative to the spec's folder).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ Input rows: ``question``, ``SQL`` and ``db_id`` (``evidence`` optional). Run it:
     from dataflow.pipelines.text2sql.from_seeds import Text2SQLFromSeedsPipeline
     Text2SQLFromSeedsPipeline("seeds.jsonl", "text2sql.jsonl", db_root="spider/database").run()
 
-or ``dataflow run dataflow/pipelines/text2sql/from_seeds.yaml`` (from this folder).
+or ``dataflow run dataflow/pipelines/text2sql/from_seeds.yaml``.
 """
 
 from __future__ import annotations

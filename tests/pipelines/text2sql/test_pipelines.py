@@ -85,11 +85,9 @@ def scripted(call) -> str:
 
 
 def test_from_databases_yields_verified_samples_with_reasons(tmp_path, monkeypatch):
-    monkeypatch.chdir(EXAMPLES.parent)  # the YAML's db_root is relative to the working directory
-    spec = yaml.safe_load(from_databases.SPEC_PATH.read_text(encoding="utf-8"))
-    spec.update(input=str(EXAMPLES / "databases.jsonl"), output=str(tmp_path / "out.jsonl"),
-                cache_dir=str(tmp_path / "cache"))
-    pipeline = Pipeline.from_spec(spec)
+    monkeypatch.chdir(tmp_path)  # the YAML's db_root is read from its own folder, not the working directory
+    pipeline = Pipeline.from_spec(from_databases.SPEC_PATH)
+    pipeline.output, pipeline.cache_dir = tmp_path / "out.jsonl", tmp_path / "cache"
     pipeline.serving = ScriptedServing(scripted)
     pipeline.run()
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
