@@ -216,3 +216,15 @@ def test_index_dir_is_reused_while_the_corpus_is_unchanged(tmp_path, monkeypatch
     assert "p6" in changed.ids and ids_of(changed.search(["Great Wall long"], k=1)[0]) == ["p6"]
     # How the file is read is part of the key too.
     assert retriever_fingerprint({**config, "title_key": "title"}) != retriever_fingerprint(config)
+
+
+def test_a_retriever_instance_is_fingerprinted_by_its_passages():
+    from dataflow.core.resources import resource_fingerprint
+
+    same = [Retriever(BM25Index(IDS, TEXTS)), Retriever(BM25Index(IDS, TEXTS))]
+    assert resource_fingerprint("retriever", same[0]) == resource_fingerprint("retriever", same[1])
+    edited = Retriever(BM25Index(IDS, TEXTS[:-1] + ["another text"]))
+    renamed = Retriever(BM25Index(IDS[:-1] + ["p9"], TEXTS))
+    tuned = Retriever(BM25Index(IDS, TEXTS, k1=1.2))
+    prints = {r.fingerprint() for r in [same[0], edited, renamed, tuned]}
+    assert len(prints) == 4 and all(p.startswith("retriever:") for p in prints)
