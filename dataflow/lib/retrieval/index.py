@@ -99,7 +99,8 @@ class BM25Index:
         """Write the index to ``directory`` (created); :meth:`load` reads it back without re-indexing."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self._bm25.save(str(directory / "bm25"))
+        if self.ids:  # bm25s has nothing to save for an empty corpus
+            self._bm25.save(str(directory / "bm25"))
         tmp = directory / "passages.json.tmp"
         tmp.write_text(json.dumps({"ids": self.ids, "texts": self.texts, "k1": self.k1, "b": self.b}), encoding="utf-8")
         tmp.replace(directory / "passages.json")
@@ -112,7 +113,7 @@ class BM25Index:
         meta = json.loads((directory / "passages.json").read_text(encoding="utf-8"))
         index = cls.__new__(cls)
         index.ids, index.texts, index.k1, index.b = meta["ids"], meta["texts"], meta["k1"], meta["b"]
-        index._bm25 = bm25s.BM25.load(str(directory / "bm25"))
+        index._bm25 = bm25s.BM25.load(str(directory / "bm25")) if index.ids else bm25s.BM25(k1=index.k1, b=index.b)
         return index
 
 

@@ -37,6 +37,7 @@ class Retriever:
     def __init__(self, index: BM25Index, source: str = "") -> None:
         self.index, self.source = index, source
         self._by_id = {pid: i for i, pid in enumerate(index.ids)}
+        self._fingerprint: str | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -54,6 +55,16 @@ class Retriever:
                ) -> list[list[Hit]]:
         """The top ``k`` passages per query, best first (see :meth:`BM25Index.search`)."""
         return self.index.search(queries, k, exclude=exclude)
+
+    def fingerprint(self) -> str:
+        """A digest of the passages (ids and texts) and the BM25 settings: what a step's cache key needs
+        of a retriever an operator carries itself (a configured one is keyed by its config instead)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256(json.dumps([self.index.k1, self.index.b]).encode())
+            for pid, text in zip(self.index.ids, self.index.texts):
+                digest.update(json.dumps([pid, text]).encode())
+            self._fingerprint = "retriever:" + digest.hexdigest()[:16]
+        return self._fingerprint
 
     def close(self) -> None:
         """Nothing to release (the index lives in memory)."""
