@@ -1,4 +1,4 @@
-"""The ``dataflow`` command line: init, run, compile, ops list|show, inspect."""
+"""The ``dataflow`` command line: init, run, compile, ops list|show, agent, inspect."""
 
 from __future__ import annotations
 
@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_ops_show)
     ops.set_defaults(func=lambda a: ops.print_help())
+
+    agent = sub.add_parser("agent", help="build a pipeline from a request in plain language (dataflow.agent)")
+    agent.add_argument("request", help='what to do, e.g. "keep English texts of at least 50 words"')
+    agent.add_argument("--input", required=True, help="the data (JSONL, JSON, CSV or Parquet)")
+    agent.add_argument("--spec-out", help="where to write the spec (default: <input>.pipeline.yaml)")
+    agent.add_argument("--rows", type=int, default=50, help="sample rows for the dry run (default 50)")
+    agent.add_argument("--max-rounds", type=int, default=3, help="plan + repair rounds (default 3)")
+    agent.set_defaults(func=cmd_agent)
 
     insp = sub.add_parser("inspect", help="look into a run: why rows were dropped or rejected")
     insp.add_argument("target", help="a cache directory or a spec file")
@@ -187,6 +195,22 @@ def cmd_ops_show(args: argparse.Namespace) -> int:
         print("\nrequires:")
         for r in meta["requires"]:
             print(f"  {r['import']} (pip install {r['pip']}){'' if r['installed'] else '  NOT INSTALLED'}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- agent
+def cmd_agent(args: argparse.Namespace) -> int:
+    from dataflow.agent.planner import build_pipeline
+
+    if not Path(args.input).exists():
+        print(f"dataflow: input not found: {args.input}", file=sys.stderr)
+        return EXIT_FAILED
+    result = build_pipeline(args.request, args.input, spec_out=args.spec_out, rows=args.rows,
+                            max_rounds=args.max_rounds)
+    if not result.ok:
+        print(f"dataflow agent: {result.message}\n(session record: {result.session_path})", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{result.message}\n{result.report}\n(session record: {result.session_path})")
     return 0
 
 
