@@ -11,7 +11,7 @@ how), plus a few ``assert`` tests over the user's sample rows, and accepts the f
     only ``__init__`` is allowed, for ``super().__init__()``); ``getattr``/``setattr``/``delattr`` only with
     a literal, non-dunder name; no file, pickle or eval entry points of pandas and numpy
     (:data:`FORBIDDEN_ATTRIBUTES`); at the top level only imports, the class, functions and constants
-    (nothing runs on import); exactly one class derived from ``Filter``, ``Generator`` or ``Refiner``.
+    (nothing runs on import but ``re.compile`` of a literal); exactly one class derived from ``Filter``, ``Generator`` or ``Refiner``.
     Each violation is one reason, with its line.
 (b) :func:`test_in_sandbox` passes: the operator runs, through the real base classes, on the sample
     rows and the model's tests hold, in :mod:`dataflow.sandbox` (a separate process with time and memory
@@ -166,6 +166,16 @@ def _dunder(name: str) -> bool:
 
 
 def _literal(node: ast.AST | None) -> bool:
+    """A constant, or a constant pattern compiled once (``re.compile("...")``, ``frozenset({...})``)."""
+    if (isinstance(node, ast.Call) and not node.keywords and all(_literal(a) for a in node.args) and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "compile"
+             and isinstance(node.func.value, ast.Name) and node.func.value.id == "re")
+            or (isinstance(node.func, ast.Name) and node.func.id in {"frozenset", "set", "tuple"}))):
+        return True
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "re":
+        return True  # re.IGNORECASE and the like
+    if isinstance(node, ast.BinOp):
+        return _literal(node.left) and _literal(node.right)
     try:
         ast.literal_eval(node) if node is not None else None
         return True
