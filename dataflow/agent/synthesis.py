@@ -139,7 +139,8 @@ def check_source(source: str) -> tuple[str | None, list[str]]:
             name = node.args[1] if len(node.args) > 1 else None
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or _dunder(name.value):
                 refuse(node, f"{node.func.id}() needs a literal attribute name without underscores around it")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"__\w+__", node.value):
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(
+                r"__(?!init__)\w+__", node.value):
             refuse(node, "a string naming a dunder attribute is not allowed")
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             refuse(node, "global and nonlocal are not allowed")

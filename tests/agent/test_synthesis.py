@@ -41,6 +41,8 @@ def box():
 def test_the_template_and_a_plain_operator_pass_the_static_check():
     assert check_source(TEMPLATE) == ("KeepLongLines", [])
     assert check_source(PHONE_FILTER) == ("DropPhoneNumbers", [])
+    documented = PHONE_FILTER.replace("Drop rows whose", "Calls super().__init__(); drops rows whose")
+    assert check_source(documented) == ("DropPhoneNumbers", [])
 
 
 REFUSED = {
