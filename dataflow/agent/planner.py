@@ -210,15 +210,36 @@ def _absolute_op(step: dict[str, Any], spec_dir: Path) -> dict[str, Any]:
 
 
 def _dry_run(spec: dict[str, Any], input: Path, spec_dir: Path, catalog: Any, **kwargs: Any) -> Any:
-    """The dry run of ``spec``, its file operators read from ``spec_dir``. A spec with a synthesized
-    operator and no model step runs in a forked child process (killed at the time limit), not in this one."""
-    from dataflow.agent.dry_run import dry_run
+    """The dry run of ``spec``. A spec whose operators include files (written by the model) runs in the
+    sandbox, those files copied there, so that code never runs in this process; it must then have no
+    LLM step (no model is reachable in the sandbox), which the model is told."""
+    from dataflow.agent.dry_run import DryRun, dry_run
 
-    steps = [_absolute_op(s, spec_dir) for s in spec["steps"]]
-    if any(s["op"] != t["op"] for s, t in zip(steps, spec["steps"])) and not any(
-            "llm" in getattr(catalog.entries.get(s["op"]), "resources", ()) for s in steps):
-        kwargs["serving"] = None
-    return dry_run({**spec, "steps": steps}, input, **kwargs)
+    files = {}
+    for step in spec["steps"]:
+        path = _op_file(step)
+        if path is not None:
+            source = path if path.is_absolute() else spec_dir / path
+            if not source.is_file():
+                return DryRun(False, [f"does not compile: step {step['op']}: the file {source} does not exist"])
+            files[f"ops/{source.name}"] = source.read_text(encoding="utf-8")
+    if not files:
+        return dry_run(spec, input, **kwargs)
+    llm = [s["op"] for s in spec["steps"] if "llm" in getattr(catalog.entries.get(s["op"]), "resources", ())]
+    if llm:
+        return DryRun(False, [f"a pipeline with a new operator cannot also have LLM steps ({', '.join(llm)}): "
+                              "the new operator's dry run runs in the sandbox, where no model is reachable"])
+    steps = [{**s, "op": f"ops/{_op_file(s).name}:{s['op'].rpartition(':')[2]}"} if _op_file(s) else s
+             for s in spec["steps"]]
+    kwargs.pop("serving", None)
+    return dry_run({**spec, "steps": steps}, input, sandboxed=True, files=files, **kwargs)
+
+
+def _op_file(step: dict[str, Any]) -> Path | None:
+    op = step.get("op")
+    if isinstance(op, str) and ":" in op and op.rpartition(":")[0].endswith(".py"):
+        return Path(op.rpartition(":")[0])
+    return None
 
 
 NEW_HINT = ('\nIf no operator in the catalogue does a transformation the request needs, use a step '
@@ -275,7 +296,7 @@ def _report(spec: dict[str, Any], report: Any, catalog: Any, written: list[str] 
     for op in written:
         lines.append(f"note: {op.rpartition(':')[0]} was written by the agent; it passed the static check and its "
                      "tests in the sandbox on sample rows. `dataflow run` executes it in the pipeline's workers like "
-                     "any user operator: running the spec accepts it, so read it first.")
+                     "any user operator (the agent only ran it in the sandbox): running the spec accepts it, so read it first.")
     return "\n".join(lines)
 
 

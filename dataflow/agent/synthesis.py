@@ -20,7 +20,9 @@ how), plus a few ``assert`` tests over the user's sample rows, and accepts the f
     (:data:`BASE_MODULES`) are copied into the job's directory as text.
 
 Then the file is written to ``<spec folder>/ops/<name>.py`` and the step refers to it as
-``ops/<name>.py:ClassName`` (the spec loader imports a class from a file relative to the spec). Running
+``ops/<name>.py:ClassName`` (the spec loader imports a class from a file relative to the spec). The
+agent's dry run of such a spec happens in the sandbox too (:func:`dataflow.agent.dry_run.dry_run` with
+``sandboxed=True``), so a spec with a new operator has no LLM step (no model is reachable there). Running
 the spec with ``dataflow run`` executes that file in the pipeline's workers like any user operator: the
 user accepts it by running the spec, which the report says.
 """

@@ -99,3 +99,44 @@ def test_cli_refines_with_spec(data, tmp_path, monkeypatch, capsys):
     assert yaml.safe_load(new.read_text())["steps"][0]["params"] == {"min_words": 7}
     assert main(["agent", "x", "--spec", str(tmp_path / "missing.yaml")]) == 1
     assert "spec not found" in capsys.readouterr().err
+
+
+ESCAPING = '''from dataflow.core.operator import Filter, InputColumn
+
+MARKER = {marker!r}
+
+
+class LeavesAMark(Filter):
+    input_key = InputColumn("text", "str")
+
+    def keep(self, batch, scores, ctx):
+        try:
+            with open(MARKER, "w") as fh:
+                fh.write("ran outside the sandbox")
+        except OSError:
+            pass
+        return [True] * len(batch)
+'''
+
+
+def test_a_spec_with_a_file_operator_is_dry_run_in_the_sandbox(data, tmp_path):
+    from dataflow.agent.dry_run import dry_run
+
+    marker = tmp_path / "marker.txt"
+    spec = {"steps": [{"op": "ops/mark.py:LeavesAMark", "params": {}, "run": {"input_key": "text"}}, WORDS]}
+    report = dry_run(spec, data, rows=8, sandboxed=True, time_limit_s=60,
+                     files={"ops/mark.py": ESCAPING.format(marker=str(marker))})
+    assert report.ok, report.problems
+    assert [s.op for s in report.steps] == ["LeavesAMark", "WordNumberFilter"]
+    assert (report.rows_in, report.rows_out) == (8, 6)
+    assert not marker.exists()  # it ran where it could not write outside its throwaway directory
+
+
+def test_a_new_operator_with_an_llm_step_is_refused_with_a_reason(data, tmp_path):
+    code = json.dumps({"code": PHONE_FILTER, "tests": ["assert OUT"]})
+    scorer = {"op": "PromptedEvaluator", "params": {}, "run": {"input_key": "text"}}
+    serving = by_schema([json.dumps({"steps": [NEW_STEP, scorer]})], [code])
+    result = build_pipeline("drop phone numbers then score with the model", data, serving=serving,
+                            spec_out=tmp_path / "p.yaml", rows=8, max_rounds=1)
+    assert not result.ok
+    assert "cannot also have LLM steps (PromptedEvaluator)" in result.message
