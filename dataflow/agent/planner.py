@@ -244,7 +244,7 @@ def _op_file(step: dict[str, Any]) -> Path | None:
 
 NEW_HINT = ('\nIf no operator in the catalogue does a transformation the request needs, use a step '
             '{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "<what it must do>", '
-            '"run": {"input_key": <column>, "output_key": <new column or null>}}: an operator will be written for it.')
+            '"run": {"input_key": <column>, "output_key": <new column or null>}}: an operator will be written for it (a pipeline with a NEW step cannot also have LLM steps).')
 
 
 def _plan_prompt(request: str, profile: str, catalogue: str, allow_new: bool = False) -> str:
