@@ -314,7 +314,7 @@ class SpecPipeline(Pipeline):
         for step in self.spec.steps:
             try:
                 cls = _import_operator(step.op, self.base_dir) if ":" in step.op else OPERATORS.get(step.op)
-            except (KeyError, ImportError, AttributeError, OSError, SyntaxError) as exc:
+            except (KeyError, ImportError, AttributeError) as exc:
                 self.storage.skip(Problem(str(exc.args[0]), op=step.op))
                 continue
             params = {k: _relative_to(v, self.base_dir) if k in getattr(cls, "path_params", ()) else v
@@ -360,7 +360,8 @@ def _import_operator(path: str, base_dir: Path | None = None) -> type[Operator]:
 
 def _import_file(path: Path) -> Any:
     """The module defined by the Python file ``path``, loaded once per process under a name derived from
-    its resolved path (so two files of the same name do not clash, and workers find it by that name)."""
+    its resolved path (so two files of the same name do not clash). Forked workers inherit it; a spawned
+    interpreter cannot import it by that name."""
     import hashlib
     import importlib.util
     import sys
@@ -376,7 +377,7 @@ def _import_file(path: Path) -> Any:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except Exception as exc:
         sys.modules.pop(name, None)
-        raise
+        raise ImportError(f"cannot load operator file {path}: {type(exc).__name__}: {exc}") from exc
     return module

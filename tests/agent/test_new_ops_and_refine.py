@@ -140,3 +140,18 @@ def test_a_new_operator_with_an_llm_step_is_refused_with_a_reason(data, tmp_path
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=1)
     assert not result.ok
     assert "cannot also have LLM steps (PromptedEvaluator)" in result.message
+
+
+def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
+    from dataflow.core.errors import CompileError
+    from dataflow.core.pipeline import Pipeline
+
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "broken.py").write_text("def oops(:\n")
+    for op, why in (("ops/missing.py:X", "operator file not found"), ("ops/broken.py:X", "SyntaxError")):
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(yaml.safe_dump({"input": "in.jsonl", "steps": [{"op": op, "run": {}}]}))
+        (tmp_path / "in.jsonl").write_text('{"text": "a"}\n')
+        with pytest.raises(CompileError) as caught:
+            Pipeline.from_spec(spec).compile()
+        assert why in str(caught.value) and str(tmp_path / "ops") in str(caught.value)
