@@ -101,3 +101,18 @@ def test_a_badly_answering_server_fails_every_task_clearly_within_the_round_limi
         assert "the answer" in o["message"]  # says what was wrong with the model's answers
     printed = capsys.readouterr().out
     assert "success rate: 0/3 (0%)" in printed and "FAIL" in printed
+
+
+def test_a_failing_server_ends_each_task_with_the_error_within_the_round_limit(tmp_path):
+    from dataflow.serving import create_serving
+    from dataflow.serving.fake_server import FakeOpenAIServer
+
+    with FakeOpenAIServer(fault_rate=1.0, faults=("500", "nonjson", "truncated")) as server:
+        serving = create_serving({"backend": "openai", "model": "fake", "base_url": server.base_url,
+                                  "max_retries": 1, "timeout_s": 5})
+        started = time.monotonic()
+        outcome = bench.run_task(TASKS["new_valid_email"], serving, tmp_path, max_rounds=2, rows=10)
+    assert time.monotonic() - started < 60
+    assert not outcome.ok and outcome.stage == "agent" and outcome.rounds == 2
+    assert outcome.message.startswith("no working pipeline after 2 round(s)")
+    assert "the answer was not usable" in outcome.message
