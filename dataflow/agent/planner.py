@@ -242,9 +242,11 @@ def _op_file(step: dict[str, Any]) -> Path | None:
     return None
 
 
-NEW_HINT = ('\nIf no operator in the catalogue does a transformation the request needs, use a step '
+NEW_HINT = ('\nOnly for a part of the request that none of the operators above can do, a step '
             '{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "<what it must do>", '
-            '"run": {"input_key": <column>, "output_key": <new column or null>}}: an operator will be written for it (a pipeline with a NEW step cannot also have LLM steps).')
+            '"run": {"input_key": <column>, "output_key": <new column or null>}} asks for a new operator to be '
+            'written (slow; a pipeline with a NEW step cannot also have LLM steps). Never use NEW for what an '
+            'operator above does.')
 
 
 def _plan_prompt(request: str, profile: str, catalogue: str, allow_new: bool = False) -> str:

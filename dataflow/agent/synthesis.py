@@ -275,8 +275,8 @@ def _check_test(test: str) -> tuple[None, list[str]]:
 ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
-        "code": {"type": "string", "maxLength": MAX_SOURCE_CHARS},
-        "tests": {"type": "array", "items": {"type": "string", "maxLength": 300}, "minItems": 1, "maxItems": 5},
+        "code": {"type": "string"},  # no maxLength: llama.cpp cannot build a grammar that long
+        "tests": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 5},
     },
     "required": ["code", "tests"],
     "additionalProperties": False,
