@@ -137,3 +137,12 @@ def test_synthesis_gives_up_with_the_reasons(tmp_path, box):
                                spec_dir=tmp_path, max_attempts=2, sandbox=box)
     assert not made.ok and made.attempts == 2 and "not valid JSON" in made.reasons[0]
     assert not (tmp_path / "ops").exists()
+
+
+def test_the_answer_schema_makes_a_small_grammar():
+    # A bounded string (maxLength) becomes a nest of optional rules that llama.cpp refuses to compile.
+    pytest.importorskip("llama_cpp")
+    from dataflow.agent.spec_schema import schema_to_grammar
+    from dataflow.agent.synthesis import ANSWER_SCHEMA
+
+    assert len(schema_to_grammar(ANSWER_SCHEMA)) < 2000
