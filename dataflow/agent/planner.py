@@ -74,7 +74,8 @@ def refine_pipeline(spec: str | os.PathLike, request: str, input: str | os.PathL
     The model sees the current steps and is told to keep them unless the request changes them; the
     schema offers the shortlist for the request plus every operator the spec already uses (a step whose
     operator is not in the catalogue, such as a synthesized one, can be kept as it is). ``input``
-    defaults to the spec's input; the new spec goes to ``spec_out`` (default: over ``spec``)."""
+    defaults to the spec's input; the new spec goes to ``spec_out`` (default: over ``spec``). The session
+    record is ``<spec_out stem>.refine<N>.agent.jsonl`` (N = 1, 2, ...), so earlier records are kept."""
     import yaml
 
     spec_file = Path(spec).resolve()
@@ -99,7 +100,11 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
     from dataflow.agent.profile import profile_data
     from dataflow.agent.spec_schema import build_spec_schema
 
-    log = SessionLog(session_path(spec_path))
+    log_path = session_path(spec_path)
+    if source is not None:  # a refinement keeps the records of the sessions before it
+        log_path = next(p for n in range(1, 10_000) if not (p := log_path.with_name(
+            f"{spec_path.stem}.refine{n}.agent.jsonl")).exists())
+    log = SessionLog(log_path)
     log.record("start", request=request, input=str(input), rows=rows, max_rounds=max_rounds,
                spec_out=str(spec_path), refine=str(source) if source else None)
     if not input.exists():

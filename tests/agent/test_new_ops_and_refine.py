@@ -73,6 +73,9 @@ def test_refinement_edits_the_existing_spec_and_keeps_its_other_steps(data, tmp_
     assert json.dumps(WORDS) in prompt and "stricter on length" in prompt and "unless the request" in prompt
     assert yaml.safe_load(spec.read_text())["steps"] == [stricter]
     assert "4 out" in result.report  # 8 rows, two of each text: the two of 8 words survive
+    assert result.session_path == str(tmp_path / "spec.refine1.agent.jsonl")
+    again = refine_pipeline(spec, "stricter on length", serving=serving, rows=8)
+    assert again.session_path == str(tmp_path / "spec.refine2.agent.jsonl")
 
 
 def test_refinement_can_keep_a_synthesized_step_as_it_is(data, tmp_path):
