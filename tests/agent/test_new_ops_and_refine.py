@@ -158,3 +158,13 @@ def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
         with pytest.raises(CompileError) as caught:
             Pipeline.from_spec(spec).compile()
         assert why in str(caught.value) and str(tmp_path / "ops") in str(caught.value)
+
+
+def test_filters_that_drop_nothing_on_the_sample_are_a_finding(data, tmp_path):
+    idle = {"op": "LoremIpsumFilter", "params": {}, "run": {"input_key": "text"}}
+    serving = by_schema([json.dumps({"steps": [idle]})], ["unused"])
+    result = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving,
+                            spec_out=tmp_path / "p.yaml", rows=8, max_rounds=2)
+    assert not result.ok and result.rounds == 2
+    assert "no step dropped any of the 8 sample rows" in serving.calls[1].messages[-1]["content"]
+    assert "no step dropped any of the 8 sample rows" in result.message
