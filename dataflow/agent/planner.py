@@ -155,7 +155,7 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
                     "output": str(spec_path.with_name(f"{spec_path.stem}.output.jsonl")), "steps": steps}
             report = _dry_run(spec, input, spec_path.parent, catalog, rows=rows, serving=serving,
                               time_limit_s=time_limit_s)
-            idle = _filters_that_did_nothing(report, catalog)
+            idle = _filters_that_did_nothing(report, catalog) if round_no == 1 < max_rounds else None
             if report.ok and idle:
                 report.ok, report.problems = False, [idle]
             log.decision("dry_run", round=round_no, spec=spec, ok=report.ok, findings=report.as_dict())
@@ -171,12 +171,14 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
 
 def _filters_that_did_nothing(report: Any, catalog: Any) -> str | None:
     """A finding when every step filters (or deduplicates) and none dropped a sample row: a request to
-    remove rows was then most likely answered with the wrong operators."""
+    remove rows was then most likely answered with the wrong operators. Raised in the first round only:
+    the sample may truly have nothing to remove, and the same answer is accepted the next time."""
     kinds = [getattr(catalog.entries.get(s.op), "kind", None) for s in report.steps]
     if not report.steps or any(k not in ("filter", "dedup") for k in kinds) or any(s.dropped for s in report.steps):
         return None
-    return (f"no step dropped any of the {report.rows_in} sample rows, so the pipeline changed nothing: its "
-            "operators do not do what the request asks (if none in the catalogue does, use a NEW step)")
+    return (f"no step dropped any of the {report.rows_in} sample rows, so the pipeline changed nothing: check that "
+            "its operators do what the request asks (if none in the catalogue does, use a NEW step); if they do "
+            "and the sample has nothing to remove, answer the same pipeline again")
 
 
 def _synthesize(steps: list[dict[str, Any]], input: Path, spec_dir: Path, rows: int, serving: Any,

@@ -73,7 +73,7 @@ def perfect_model(task):
 @pytest.mark.parametrize("name", ["min_words", "sql_parse", "new_positive_price", "new_sentence_count"])
 def test_a_perfect_model_succeeds_through_dataflow_run_and_the_checker(name, tmp_path):
     task = TASKS[name]
-    outcome = bench.run_task(task, perfect_model(task), tmp_path, rows=10, run_timeout=120)
+    outcome = bench.run_task(task, perfect_model(task), tmp_path, rows=30, run_timeout=120)
     assert outcome.ok and outcome.stage == "done" and outcome.rounds == 1, outcome.message
     assert (tmp_path / name / "spec.yaml").is_file() and (tmp_path / name / "spec.agent.jsonl").is_file()
 

@@ -165,6 +165,5 @@ def test_filters_that_drop_nothing_on_the_sample_are_a_finding(data, tmp_path):
     serving = by_schema([json.dumps({"steps": [idle]})], ["unused"])
     result = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=2)
-    assert not result.ok and result.rounds == 2
+    assert result.ok and result.rounds == 2  # raised once: the same answer again is accepted
     assert "no step dropped any of the 8 sample rows" in serving.calls[1].messages[-1]["content"]
-    assert "no step dropped any of the 8 sample rows" in result.message
