@@ -8,9 +8,9 @@ how), plus a few ``assert`` tests over the user's sample rows, and accepts the f
 (a) :func:`check_source` finds nothing: imports only from :data:`ALLOWED_IMPORTS`; no call or mention of
     ``open``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``, ... (:data:`FORBIDDEN_NAMES`);
     no name or attribute with a dunder (``__class__``, ``__subclasses__``, ``__builtins__``, ``__globals__``;
-    only ``__init__`` is allowed, for ``super().__init__()``); ``getattr``/``setattr``/``delattr`` only with
-    a literal, non-dunder name; no file, pickle or eval entry points of pandas and numpy
-    (:data:`FORBIDDEN_ATTRIBUTES`); at the top level only imports, the class, functions and constants
+    only ``__init__`` is allowed, for ``super().__init__()``); no ``getattr``/``setattr``/``delattr``; no
+    private attribute but ``self._name``; no file, pickle or eval entry points of pandas and numpy, and no
+    module an allowed module exposes as an attribute (``typing.sys``) (:data:`FORBIDDEN_ATTRIBUTES`); at the top level only imports, the class, functions and constants
     (nothing runs on import but ``re.compile`` of a literal); exactly one class derived from ``Filter``, ``Generator`` or ``Refiner``.
     Each violation is one reason, with its line.
 (b) :func:`test_in_sandbox` passes: the operator runs, through the real base classes, on the sample
@@ -44,7 +44,7 @@ ALLOWED_IMPORTS = frozenset({
 #: Names a synthesized operator may neither call nor mention.
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint", "input",
-    "memoryview", "help", "exit", "quit", "copyright", "credits", "license",
+    "memoryview", "help", "exit", "quit", "copyright", "credits", "license", "getattr", "setattr", "delattr",
 })
 #: Attributes that reach files, pickles or an expression evaluator through pandas or numpy.
 FORBIDDEN_ATTRIBUTES = frozenset({
@@ -52,7 +52,11 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "savetxt", "genfromtxt", "memmap", "DataSource", "ctypeslib", "to_csv", "to_json", "to_pickle",
     "to_parquet", "to_excel", "to_sql", "to_hdf", "to_feather", "to_html", "to_latex", "to_clipboard",
     "to_markdown", "to_stata", "to_orc", "to_xml", "system", "popen", "f_globals", "f_locals", "f_back",
-    "gi_frame", "cr_frame", "tb_frame", "func_globals",
+    "gi_frame", "cr_frame", "tb_frame", "func_globals", "ExcelFile", "ExcelWriter", "HDFStore", "io", "lib",
+    "f2py", "distutils", "testing", "show_versions", "compat",
+    # modules that allowed modules import and expose as attributes (typing.sys, statistics.sys, ...)
+    "sys", "os", "subprocess", "builtins", "importlib", "socket", "ctypes", "shutil", "pathlib", "Path", "signal",
+    "multiprocessing", "threading", "platform", "tempfile", "glob",
 })
 KINDS = {"filter": "Filter", "generate": "Generator", "refine": "Refiner"}
 BASES = frozenset({"Filter", "Generator", "Refiner", "Evaluator"})
@@ -135,12 +139,10 @@ def check_source(source: str) -> tuple[str | None, list[str]]:
             if _dunder(node.attr) and node.attr != "__init__":
                 refuse(node, f"access to the attribute '{node.attr}' is not allowed")
             elif node.attr in FORBIDDEN_ATTRIBUTES or node.attr.startswith("read_"):
-                refuse(node, f"'.{node.attr}' (files, pickles, processes or evaluation) is not allowed")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {
-                "getattr", "setattr", "delattr", "hasattr"}:
-            name = node.args[1] if len(node.args) > 1 else None
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or _dunder(name.value):
-                refuse(node, f"{node.func.id}() needs a literal attribute name without underscores around it")
+                refuse(node, f"'.{node.attr}' (files, modules, processes or evaluation) is not allowed")
+            elif node.attr.startswith("_") and node.attr != "__init__" and not (
+                    isinstance(node.value, ast.Name) and node.value.id == "self"):
+                refuse(node, f"the private attribute '.{node.attr}' is not allowed (only self._name)")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(
                 r"__(?!init__)\w+__", node.value):
             refuse(node, "a string naming a dunder attribute is not allowed")
