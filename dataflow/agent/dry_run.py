@@ -10,6 +10,11 @@ The time limit never leaves the caller waiting:
 
 * without a serving instance (no LLM step, or a serving config), the run happens in a forked child
   process that is killed when it overruns;
+* with ``sandboxed=True`` (a spec with an operator the model wrote, see :mod:`dataflow.agent.synthesis`),
+  the run happens in :mod:`dataflow.sandbox` (a separate process with time and memory limits, no
+  network, no filesystem outside a throwaway directory): the package's source, the sample and the
+  spec's operator files are copied into the job's directory, since the sandbox cannot read the
+  repository. No model is reachable there, so such a spec must have no LLM step;
 * with a serving instance (the model already loaded in this process, which a fork must not share:
   llama.cpp's OpenMP threads do not survive a fork), the run happens in a thread of this process; the
   serving is wrapped so that every request after the deadline fails at once ("dry run time limit"), so
@@ -85,9 +90,11 @@ class DryRun:
 
 def dry_run(spec: dict[str, Any], input: str | os.PathLike, *, rows: int = 50, time_limit_s: float = 120.0,
             serving: Any = None, expect_columns: tuple[str, ...] | list[str] = (), max_drop_share: float = 0.95,
-            max_reject_share: float = 0.2, workdir: str | os.PathLike | None = None) -> DryRun:
+            max_reject_share: float = 0.2, workdir: str | os.PathLike | None = None, sandboxed: bool = False,
+            files: dict[str, str] | None = None) -> DryRun:
     """Compile ``spec`` (a spec dict; its input/output are replaced) and run it on the first ``rows`` rows of
-    ``input`` within ``time_limit_s`` seconds (see the module docstring)."""
+    ``input`` within ``time_limit_s`` seconds (see the module docstring). With ``sandboxed``, ``files``
+    ({relative path: text}) are written beside the spec in the sandbox (its operator files)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dataflow-dry-run-", dir=workdir) as tmp:
         sample = Path(tmp) / "sample.jsonl"
@@ -95,7 +102,9 @@ def dry_run(spec: dict[str, Any], input: str | os.PathLike, *, rows: int = 50, t
         run_spec = {**spec, "input": str(sample), "output": str(Path(tmp) / "out.jsonl"),
                     "cache_dir": str(Path(tmp) / "cache")}
         run_spec.pop("workers", None)
-        if serving is None or isinstance(serving, dict):
+        if sandboxed:
+            outcome = _in_sandbox(spec, sample.read_text(encoding="utf-8"), files or {}, time_limit_s)
+        elif serving is None or isinstance(serving, dict):
             outcome = _in_child(run_spec, serving, time_limit_s)
         else:
             outcome = _in_thread(run_spec, serving, time_limit_s)
@@ -182,6 +191,53 @@ def _in_child(spec: dict[str, Any], serving: Any, time_limit_s: float) -> dict[s
             proc.kill()
         proc.join(5)
         receive.close()
+
+
+_SANDBOX_JOB = """
+import json, os, sys
+for rel, text in json.loads(FILES).items():
+    path = os.path.join(os.getcwd(), rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+sys.path.insert(0, os.getcwd())
+from dataflow.agent.dry_run import _execute
+spec = {**json.loads(SPEC), "input": "sample.jsonl", "output": "out.jsonl", "cache_dir": "cache"}
+print("DRY-RUN-OUTCOME " + json.dumps(_execute(spec, None), default=str))
+"""
+#: Top folders of the package a sandboxed dry run does not need (examples, the agent's own model code).
+_NOT_COPIED = ("pipelines", "__pycache__")
+
+
+def package_files() -> dict[str, str]:
+    """The package's source and data files as {``dataflow/...``: text}, for a job that must import it."""
+    root = Path(__file__).resolve().parents[1]
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part in _NOT_COPIED for part in rel.parts) and path.suffix != ".pyc":
+            try:
+                out[f"dataflow/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+    return out
+
+
+def _in_sandbox(spec: dict[str, Any], sample: str, files: dict[str, str], time_limit_s: float,
+                memory_mb: int = 2048) -> dict[str, Any]:
+    from dataflow.sandbox import Limits, Sandbox
+
+    job_files = {**package_files(), **files, "sample.jsonl": sample}
+    code = f"FILES = {json.dumps(job_files)!r}\nSPEC = {json.dumps(spec, default=str)!r}\n" + _SANDBOX_JOB
+    limits = Limits(timeout=time_limit_s, memory_mb=memory_mb, output_bytes=8 << 20)
+    with Sandbox(limits, workers=1) as box:
+        ex = box.run(code)
+    if ex.status == "timeout":
+        return {"timed_out": True}
+    marker = next((line for line in ex.stdout.splitlines() if line.startswith("DRY-RUN-OUTCOME ")), None)
+    if ex.status != "pass" or marker is None:
+        return {"error": f"the run failed in the sandbox ({ex.status}): {ex.log.strip()[-1500:]}"}
+    return json.loads(marker.split(" ", 1)[1])
 
 
 class _DeadlineServing:

@@ -12,6 +12,10 @@
 5. write the YAML spec (``spec_out``) and return an :class:`AgentResult` with a short report of what each
    step does and what it did to the sample, or, when no round succeeded, a message saying why.
 
+A planned step may be ``NEW`` (no catalogue operator does it): the model then writes the operator
+(:mod:`dataflow.agent.synthesis`: static check, tests in the sandbox) and the step refers to the file.
+:func:`refine_pipeline` edits an existing spec from a request with the same loop.
+
 The model is any serving (``generate(requests) -> results``); without one, the default serving (the
 embedded model) is built.
 """
@@ -49,27 +53,79 @@ class AgentResult:
 
 def build_pipeline(request: str, input: str | os.PathLike, *, serving: Any = None, rows: int = 50,
                    max_rounds: int = 3, spec_out: str | os.PathLike | None = None, shortlist_size: int = 12,
-                   time_limit_s: float = 120.0, max_tokens: int = 1024) -> AgentResult:
+                   time_limit_s: float = 120.0, max_tokens: int = 1024, allow_new: bool = True,
+                   sandbox: Any = None) -> AgentResult:
     """Plan, dry-run and repair a pipeline for ``request`` on ``input`` (see the module docstring)."""
+    input = Path(input).resolve()
+    spec_path = Path(spec_out) if spec_out is not None else input.with_name(f"{input.stem}.pipeline.yaml")
+    return _session(request, input, spec_path, None, serving=serving, rows=rows, max_rounds=max_rounds,
+                    shortlist_size=shortlist_size, time_limit_s=time_limit_s, max_tokens=max_tokens,
+                    allow_new=allow_new, sandbox=sandbox)
+
+
+def refine_pipeline(spec: str | os.PathLike, request: str, input: str | os.PathLike | None = None, *,
+                    serving: Any = None, rows: int = 50, max_rounds: int = 3,
+                    spec_out: str | os.PathLike | None = None, shortlist_size: int = 12,
+                    time_limit_s: float = 120.0, max_tokens: int = 1024, allow_new: bool = True,
+                    sandbox: Any = None) -> AgentResult:
+    """Edit the existing spec ``spec`` as ``request`` says ("stricter on length", "drop the LLM step",
+    "also remove near-duplicates"), under the same schema, then the same dry run and repair loop.
+
+    The model sees the current steps and is told to keep them unless the request changes them; the
+    schema offers the shortlist for the request plus every operator the spec already uses (a step whose
+    operator is not in the catalogue, such as a synthesized one, can be kept as it is). ``input``
+    defaults to the spec's input; the new spec goes to ``spec_out`` (default: over ``spec``). The session
+    record is ``<spec_out stem>.refine<N>.agent.jsonl`` (N = 1, 2, ...), so earlier records are kept."""
+    import yaml
+
+    spec_file = Path(spec).resolve()
+    current = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    if not isinstance(current, dict) or not isinstance(current.get("steps"), list):
+        return AgentResult(False, f"{spec_file} is not a pipeline spec (no steps)")
+    if input is None:
+        if not current.get("input"):
+            return AgentResult(False, f"{spec_file} names no input: pass one")
+        input = spec_file.parent / Path(current["input"]).expanduser()
+    spec_path = Path(spec_out) if spec_out is not None else spec_file
+    return _session(request, Path(input).resolve(), spec_path, current, serving=serving, rows=rows,
+                    max_rounds=max_rounds, shortlist_size=shortlist_size, time_limit_s=time_limit_s,
+                    max_tokens=max_tokens, allow_new=allow_new, sandbox=sandbox, source=spec_file)
+
+
+def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any] | None, *, serving: Any,
+             rows: int, max_rounds: int, shortlist_size: int, time_limit_s: float, max_tokens: int,
+             allow_new: bool, sandbox: Any, source: Path | None = None) -> AgentResult:
+    """The loop of :func:`build_pipeline` (``current`` None) and :func:`refine_pipeline` (the spec to edit)."""
     from dataflow.agent.catalog import Catalog
-    from dataflow.agent.dry_run import dry_run
     from dataflow.agent.profile import profile_data
     from dataflow.agent.spec_schema import build_spec_schema
 
-    input = Path(input).resolve()
-    spec_path = Path(spec_out) if spec_out is not None else input.with_name(f"{input.stem}.pipeline.yaml")
-    log = SessionLog(session_path(spec_path))
+    log_path = session_path(spec_path)
+    if source is not None:  # a refinement keeps the records of the sessions before it
+        log_path = next(p for n in range(1, 10_000) if not (p := log_path.with_name(
+            f"{spec_path.stem}.refine{n}.agent.jsonl")).exists())
+    log = SessionLog(log_path)
     log.record("start", request=request, input=str(input), rows=rows, max_rounds=max_rounds,
-               spec_out=str(spec_path))
+               spec_out=str(spec_path), refine=str(source) if source else None)
+    if not input.exists():
+        return _fail(log, f"input not found: {input}", 0, [])
     profile = profile_data(input)
     log.decision("profile", profile=profile.as_dict())
     catalog = Catalog.from_registry()
     shortlist = catalog.shortlist(request, profile.column_names, n=shortlist_size)
+    fixed: list[dict[str, Any]] = []
+    if current is not None:
+        if source is not None and source.parent != spec_path.resolve().parent:
+            current = {**current, "steps": [_absolute_op(s, source.parent) for s in current["steps"]]}
+        in_use = [s.get("op") for s in current["steps"] if isinstance(s, dict)]
+        shortlist += [catalog[n] for n in dict.fromkeys(in_use) if n in catalog.entries
+                      and all(e.name != n for e in shortlist)]
+        fixed = [s for s in current["steps"] if isinstance(s, dict) and s.get("op") not in catalog.entries]
     log.decision("shortlist", ops=[e.name for e in shortlist])
-    if not shortlist:
+    if not shortlist and not fixed and not allow_new:
         return _fail(log, "no operator in the catalogue matches the request; say it with other words", 0, [])
     try:
-        built = build_spec_schema(shortlist, profile.column_names)
+        built = build_spec_schema(shortlist, profile.column_names, allow_new=allow_new, fixed_steps=fixed)
     except ValueError as exc:
         return _fail(log, str(exc), 0, [])
     log.decision("schema", ops=built.ops, notes=built.notes())
@@ -79,8 +135,10 @@ def build_pipeline(request: str, input: str | os.PathLike, *, serving: Any = Non
         serving = create_serving(None)
     from dataflow.core.llm_types import LLMRequest
 
-    base = [{"role": "user", "content": _plan_prompt(request, profile.to_text(), Catalog.render(
-        catalog[name] for name in built.ops))}]
+    catalogue = Catalog.render(catalog[name] for name in built.ops)
+    prompt = (_plan_prompt(request, profile.to_text(), catalogue, allow_new) if current is None
+              else _refine_prompt(request, profile.to_text(), catalogue, current["steps"], allow_new))
+    base = [{"role": "user", "content": prompt}]
     messages = list(base)
     findings: list[str] = []
     for round_no in range(1, max_rounds + 1):
@@ -89,13 +147,20 @@ def build_pipeline(request: str, input: str | os.PathLike, *, serving: Any = Non
         result = serving.generate([call])[0]
         log.answer(number, result.text, result.error)
         steps, findings = _read_answer(result, built.schema)
+        written: list[str] = []
         if steps is not None:
-            spec = {"name": spec_path.stem, "input": str(input),
+            steps, written, findings = _synthesize(steps, input, spec_path.parent, rows, serving, log, sandbox)
+        if steps is not None:
+            spec = {**(current or {}), "name": spec_path.stem, "input": str(input),
                     "output": str(spec_path.with_name(f"{spec_path.stem}.output.jsonl")), "steps": steps}
-            report = dry_run(spec, input, rows=rows, serving=serving, time_limit_s=time_limit_s)
+            report = _dry_run(spec, input, spec_path.parent, catalog, rows=rows, serving=serving,
+                              time_limit_s=time_limit_s)
+            idle = _filters_that_did_nothing(report, catalog) if round_no == 1 < max_rounds else None
+            if report.ok and idle:
+                report.ok, report.problems = False, [idle]
             log.decision("dry_run", round=round_no, spec=spec, ok=report.ok, findings=report.as_dict())
             if report.ok:
-                return _succeed(log, spec, spec_path, round_no, _report(spec, report, catalog))
+                return _succeed(log, spec, spec_path, round_no, _report(spec, report, catalog, written))
             findings = report.problems
         log.decision("repair", round=round_no, findings=findings)
         messages = [*base, {"role": "assistant", "content": result.text or ""},
@@ -104,10 +169,122 @@ def build_pipeline(request: str, input: str | os.PathLike, *, serving: Any = Non
                       + "\n".join(f"- {f}" for f in findings), max_rounds, findings)
 
 
-def _plan_prompt(request: str, profile: str, catalogue: str) -> str:
+def _filters_that_did_nothing(report: Any, catalog: Any) -> str | None:
+    """A finding when every step filters (or deduplicates) and none dropped a sample row: a request to
+    remove rows was then most likely answered with the wrong operators. Raised in the first round only:
+    the sample may truly have nothing to remove, and the same answer is accepted the next time."""
+    kinds = [getattr(catalog.entries.get(s.op), "kind", None) for s in report.steps]
+    if not report.steps or any(k not in ("filter", "dedup") for k in kinds) or any(s.dropped for s in report.steps):
+        return None
+    return (f"no step dropped any of the {report.rows_in} sample rows, so the pipeline changed nothing: check that "
+            "its operators do what the request asks (if none in the catalogue does, use a NEW step); if they do "
+            "and the sample has nothing to remove, answer the same pipeline again")
+
+
+def _synthesize(steps: list[dict[str, Any]], input: Path, spec_dir: Path, rows: int, serving: Any,
+                log: SessionLog, sandbox: Any) -> tuple[list[dict[str, Any]] | None, list[str], list[str]]:
+    """Replace each ``NEW`` step by an operator the model writes (checked and sandbox-tested) or fail
+    with the reasons: (steps, files written, findings)."""
+    from dataflow.agent.spec_schema import NEW_OP
+    from dataflow.agent.synthesis import synthesize_operator
+
+    if not any(s["op"] == NEW_OP for s in steps):
+        return steps, [], []
+    sample = _sample_rows(input, min(rows, 20))
+    out, written = [], []
+    for step in steps:
+        if step["op"] != NEW_OP:
+            out.append(step)
+            continue
+        run = {k: v for k, v in step["run"].items() if v is not None}
+        made = synthesize_operator(step["describe"], step["kind"], run, sample, serving=serving, spec_dir=spec_dir,
+                                   log=log, sandbox=sandbox)
+        if not made.ok:
+            return None, written, [f"the new operator for '{step['describe'][:80]}' was refused: {r}"
+                                   for r in made.reasons]
+        written.append(made.op)
+        out.append({"op": made.op, "params": {}, "run": run})
+    return out, written, []
+
+
+def _sample_rows(input: Path, n: int) -> list[dict[str, Any]]:
+    from dataflow.core.fileio import iter_records
+
+    rows = []
+    for raw in iter_records(input):
+        if len(rows) >= n:
+            break
+        if raw.record is not None:
+            rows.append(raw.record)
+    return rows
+
+
+def _absolute_op(step: dict[str, Any], spec_dir: Path) -> dict[str, Any]:
+    """A step whose operator is a file relative to the spec (``ops/x.py:Class``), made absolute."""
+    op = step.get("op")
+    if isinstance(op, str) and ":" in op and op.rpartition(":")[0].endswith(".py"):
+        path, _, cls = op.rpartition(":")
+        if not Path(path).is_absolute():
+            return {**step, "op": f"{(spec_dir / path).resolve()}:{cls}"}
+    return step
+
+
+def _dry_run(spec: dict[str, Any], input: Path, spec_dir: Path, catalog: Any, **kwargs: Any) -> Any:
+    """The dry run of ``spec``. A spec whose operators include files (written by the model) runs in the
+    sandbox, those files copied there, so that code never runs in this process; it must then have no
+    LLM step (no model is reachable in the sandbox), which the model is told."""
+    from dataflow.agent.dry_run import DryRun, dry_run
+
+    files = {}
+    for step in spec["steps"]:
+        path = _op_file(step)
+        if path is not None:
+            source = path if path.is_absolute() else spec_dir / path
+            if not source.is_file():
+                return DryRun(False, [f"does not compile: step {step['op']}: the file {source} does not exist"])
+            files[f"ops/{source.name}"] = source.read_text(encoding="utf-8")
+    if not files:
+        return dry_run(spec, input, **kwargs)
+    llm = [s["op"] for s in spec["steps"] if "llm" in getattr(catalog.entries.get(s["op"]), "resources", ())]
+    if llm:
+        return DryRun(False, [f"a pipeline with a new operator cannot also have LLM steps ({', '.join(llm)}): "
+                              "the new operator's dry run runs in the sandbox, where no model is reachable"])
+    steps = [{**s, "op": f"ops/{_op_file(s).name}:{s['op'].rpartition(':')[2]}"} if _op_file(s) else s
+             for s in spec["steps"]]
+    kwargs.pop("serving", None)
+    return dry_run({**spec, "steps": steps}, input, sandboxed=True, files=files, **kwargs)
+
+
+def _op_file(step: dict[str, Any]) -> Path | None:
+    op = step.get("op")
+    if isinstance(op, str) and ":" in op and op.rpartition(":")[0].endswith(".py"):
+        return Path(op.rpartition(":")[0])
+    return None
+
+
+NEW_HINT = ('\nOnly for a part of the request that none of the operators above can do, a step '
+            '{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "<what it must do>", '
+            '"run": {"input_key": <column>, "output_key": <new column or null>}} asks for a new operator to be '
+            'written (slow; a pipeline with a NEW step cannot also have LLM steps). Never use NEW for what an '
+            'operator above does.')
+
+
+def _plan_prompt(request: str, profile: str, catalogue: str, allow_new: bool = False) -> str:
     return (f"Request: {request}\n\n{profile}\n\nOperator catalogue (name [kind, domain]: what it does; run "
             f"bindings with their defaults; params with their defaults):\n{catalogue}\n\n"
-            'Write the pipeline as {"steps": [{"op": ..., "params": {...}, "run": {...}}, ...]}.')
+            'Write the pipeline as {"steps": [{"op": ..., "params": {...}, "run": {...}}, ...]}.'
+            + (NEW_HINT if allow_new else ""))
+
+
+def _refine_prompt(request: str, profile: str, catalogue: str, steps: list[Any], allow_new: bool) -> str:
+    current = "\n".join(json.dumps(s, ensure_ascii=False) for s in steps)
+    return (f"The current pipeline's steps:\n{current}\n\nChange it as this request says: {request}\n"
+            "Keep every existing step unchanged (same op, params and run) unless the request asks to change "
+            "or remove it.\n\n"
+            f"{profile}\n\nOperator catalogue (name [kind, domain]: what it does; run bindings with their "
+            f"defaults; params with their defaults):\n{catalogue}\n\n"
+            'Write the whole new pipeline as {"steps": [{"op": ..., "params": {...}, "run": {...}}, ...]}.'
+            + (NEW_HINT if allow_new else ""))
 
 
 def _repair_prompt(findings: list[str]) -> str:
@@ -131,13 +308,17 @@ def _read_answer(result: Any, schema: dict[str, Any]) -> tuple[list[dict[str, An
     return answer["steps"], []
 
 
-def _report(spec: dict[str, Any], report: Any, catalog: Any) -> str:
+def _report(spec: dict[str, Any], report: Any, catalog: Any, written: list[str] = ()) -> str:
     lines = [f"pipeline of {len(spec['steps'])} step(s), dry run on {report.rows_in} sample rows -> "
              f"{report.rows_out} rows:"]
     for step, finding in zip(spec["steps"], report.steps):
         entry = catalog.entries.get(step["op"])
-        lines.append(f"{finding.index}. {step['op']}: {entry.summary if entry else ''}")
+        lines.append(f"{finding.index}. {step['op']}: {entry.summary if entry else '(a file operator)'}")
         lines.append(f"   on the sample: {finding.to_text().split(': ', 1)[1]}")
+    for op in written:
+        lines.append(f"note: {op.rpartition(':')[0]} was written by the agent; it passed the static check and its "
+                     "tests in the sandbox on sample rows. `dataflow run` executes it in the pipeline's workers like "
+                     "any user operator (the agent only ran it in the sandbox): running the spec accepts it, so read it first.")
     return "\n".join(lines)
 
 

@@ -19,6 +19,9 @@ where each step is one of (``anyOf``) the per-operator step schemas::
   known columns (an ``enum``: the data's columns plus the default output columns of the shortlisted
   operators, so a later step can read what an earlier one writes), or null when the binding is
   optional; required inputs must be given. An output binding's value is a free, bounded column name.
+* with ``allow_new``, one more alternative: ``{"op": "NEW", "kind": ..., "describe": ..., "run":
+  {"input_key": <known column>, "output_key": <column or null>}}``, a step for an operator the agent
+  must write (:mod:`dataflow.agent.synthesis`) when none in the shortlist does the transformation.
 
 :func:`schema_to_grammar` converts a schema with llama.cpp's converter (a check that it is usable).
 """
@@ -33,6 +36,8 @@ from typing import Any
 from dataflow.agent.catalog import CatalogEntry
 
 MAX_STEPS = 8
+#: The ``op`` of a planned step that no catalogue operator does: the agent writes one (synthesis).
+NEW_OP = "NEW"
 MAX_PARAM_CHARS = 200
 MAX_LIST_ITEMS = 16
 MAX_COLUMN_CHARS = 64
@@ -56,8 +61,12 @@ class SpecSchema:
 
 
 def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *,
-                      max_steps: int = MAX_STEPS) -> SpecSchema:
-    """The spec schema over ``entries`` with ``columns`` known in the data (see the module docstring)."""
+                      max_steps: int = MAX_STEPS, allow_new: bool = False,
+                      fixed_steps: Sequence[dict[str, Any]] = ()) -> SpecSchema:
+    """The spec schema over ``entries`` with ``columns`` known in the data (see the module docstring);
+    ``allow_new`` adds the :data:`NEW_OP` step (an operator to be written, see :mod:`dataflow.agent.synthesis`);
+    each of ``fixed_steps`` (steps of a spec being refined whose operator is not in the catalogue, e.g. a
+    synthesized one) may be kept exactly as it is."""
     entries = list(entries)
     known = list(dict.fromkeys([*columns, *(v["default"] for e in entries for v in e.outputs.values()
                                             if isinstance(v.get("default"), str))]))
@@ -81,6 +90,9 @@ def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *
             "additionalProperties": False,
         })
         out.ops.append(entry.name)
+    if allow_new and known:
+        steps.append(new_step_schema(known))
+    steps += [{"const": step} for step in fixed_steps]
     if not steps:
         raise ValueError("no operator can be planned: " + "; ".join(out.notes() or ["the shortlist is empty"]))
     out.schema = {
@@ -91,6 +103,22 @@ def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *
         "additionalProperties": False,
     }
     return out
+
+
+def new_step_schema(known: list[str]) -> dict[str, Any]:
+    """A step asking for a new operator: its kind, what it must do, the column it reads and the one it writes."""
+    return {
+        "type": "object",
+        "properties": {
+            "op": {"const": NEW_OP}, "kind": {"enum": ["filter", "generate", "refine"]},
+            "describe": {"type": "string", "maxLength": MAX_PARAM_CHARS},
+            "run": {"type": "object", "properties": {"input_key": {"enum": list(known)},
+                                                      "output_key": {"anyOf": [_COLUMN_NAME, {"type": "null"}]}},
+                    "required": ["input_key"], "additionalProperties": False},
+        },
+        "required": ["op", "kind", "describe", "run"],
+        "additionalProperties": False,
+    }
 
 
 def _params_schema(entry: CatalogEntry) -> tuple[dict[str, Any], dict[str, str]]:

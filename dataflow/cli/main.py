@@ -73,10 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     agent = sub.add_parser("agent", help="build a pipeline from a request in plain language (dataflow.agent)")
     agent.add_argument("request", help='what to do, e.g. "keep English texts of at least 50 words"')
-    agent.add_argument("--input", required=True, help="the data (JSONL, JSON, CSV or Parquet)")
+    agent.add_argument("--input", help="the data (JSONL, JSON, CSV or Parquet); with --spec, default: its input")
+    agent.add_argument("--spec", help="refine this existing spec as the request says (default output: over it)")
     agent.add_argument("--spec-out", help="where to write the spec (default: <input>.pipeline.yaml)")
     agent.add_argument("--rows", type=int, default=50, help="sample rows for the dry run (default 50)")
     agent.add_argument("--max-rounds", type=int, default=3, help="plan + repair rounds (default 3)")
+    agent.add_argument("--no-new-ops", action="store_true",
+                       help="do not let the agent write new operators (only registered ones)")
     agent.set_defaults(func=cmd_agent)
 
     insp = sub.add_parser("inspect", help="look into a run: why rows were dropped or rejected")
@@ -200,13 +203,22 @@ def cmd_ops_show(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- agent
 def cmd_agent(args: argparse.Namespace) -> int:
-    from dataflow.agent.planner import build_pipeline
+    from dataflow.agent.planner import build_pipeline, refine_pipeline
 
-    if not Path(args.input).exists():
-        print(f"dataflow: input not found: {args.input}", file=sys.stderr)
+    for name in ("input", "spec"):
+        value = getattr(args, name)
+        if value is not None and not Path(value).exists():
+            print(f"dataflow: {name} not found: {value}", file=sys.stderr)
+            return EXIT_FAILED
+    settings = {"spec_out": args.spec_out, "rows": args.rows, "max_rounds": args.max_rounds,
+                "allow_new": not args.no_new_ops}
+    if args.spec:
+        result = refine_pipeline(args.spec, args.request, args.input, **settings)
+    elif args.input:
+        result = build_pipeline(args.request, args.input, **settings)
+    else:
+        print("dataflow agent: give --input DATA (or --spec SPEC to refine one)", file=sys.stderr)
         return EXIT_FAILED
-    result = build_pipeline(args.request, args.input, spec_out=args.spec_out, rows=args.rows,
-                            max_rounds=args.max_rounds)
     if not result.ok:
         print(f"dataflow agent: {result.message}\n(session record: {result.session_path})", file=sys.stderr)
         return EXIT_FAILED

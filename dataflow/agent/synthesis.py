@@ -1,0 +1,352 @@
+"""Operator synthesis: when no registered operator does what a request needs, the model writes one.
+
+A planned step may be ``{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "...",
+"run": {"input_key": <column>, "output_key": <column>}}``. :func:`synthesize_operator` then asks the
+model for one Python file defining one class on the operator base classes (:data:`TEMPLATE` shows it
+how), plus a few ``assert`` tests over the user's sample rows, and accepts the file only when:
+
+(a) :func:`check_source` finds nothing: imports only from :data:`ALLOWED_IMPORTS`; no call or mention of
+    ``open``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``, ... (:data:`FORBIDDEN_NAMES`);
+    no name or attribute with a dunder (``__class__``, ``__subclasses__``, ``__builtins__``, ``__globals__``;
+    only ``__init__`` is allowed, for ``super().__init__()``); no ``getattr``/``setattr``/``delattr``; no
+    private attribute but ``self._name``; no file, pickle or eval entry points of pandas and numpy, and no
+    module an allowed module exposes as an attribute (``typing.sys``) (:data:`FORBIDDEN_ATTRIBUTES`); at the top level only imports, the class, functions and constants
+    (nothing runs on import but ``re.compile`` of a literal); exactly one class derived from ``Filter``, ``Generator`` or ``Refiner``.
+    Each violation is one reason, with its line.
+(b) :func:`test_in_sandbox` passes: the operator runs, through the real base classes, on the sample
+    rows and the model's tests hold, in :mod:`dataflow.sandbox` (a separate process with time and memory
+    limits, no network, a throwaway directory, no filesystem outside it). The code never runs in the
+    agent's process. The sandbox cannot read the repository, so the few modules the base classes need
+    (:data:`BASE_MODULES`) are copied into the job's directory as text.
+
+Then the file is written to ``<spec folder>/ops/<name>.py`` and the step refers to it as
+``ops/<name>.py:ClassName`` (the spec loader imports a class from a file relative to the spec). The
+agent's dry run of such a spec happens in the sandbox too (:func:`dataflow.agent.dry_run.dry_run` with
+``sandboxed=True``), so a spec with a new operator has no LLM step (no model is reachable there). Running
+the spec with ``dataflow run`` executes that file in the pipeline's workers like any user operator: the
+user accepts it by running the spec, which the report says.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Modules a synthesized operator may import (a module, or a submodule of one).
+ALLOWED_IMPORTS = frozenset({
+    "re", "math", "string", "collections", "itertools", "functools", "unicodedata", "json", "statistics",
+    "datetime", "typing", "__future__", "numpy", "pandas", "dataflow.core.operator", "dataflow.core.registry",
+})
+#: Names a synthesized operator may neither call nor mention.
+FORBIDDEN_NAMES = frozenset({
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint", "input",
+    "memoryview", "help", "exit", "quit", "copyright", "credits", "license", "getattr", "setattr", "delattr",
+})
+#: Attributes that reach files, pickles or an expression evaluator through pandas or numpy.
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "eval", "query", "load", "loads", "save", "savez", "savez_compressed", "fromfile", "tofile", "loadtxt",
+    "savetxt", "genfromtxt", "memmap", "DataSource", "ctypeslib", "to_csv", "to_json", "to_pickle",
+    "to_parquet", "to_excel", "to_sql", "to_hdf", "to_feather", "to_html", "to_latex", "to_clipboard",
+    "to_markdown", "to_stata", "to_orc", "to_xml", "system", "popen", "f_globals", "f_locals", "f_back",
+    "gi_frame", "cr_frame", "tb_frame", "func_globals", "ExcelFile", "ExcelWriter", "HDFStore", "io", "lib",
+    "f2py", "distutils", "testing", "show_versions", "compat",
+    # modules that allowed modules import and expose as attributes (typing.sys, statistics.sys, ...)
+    "sys", "os", "subprocess", "builtins", "importlib", "socket", "ctypes", "shutil", "pathlib", "Path", "signal",
+    "multiprocessing", "threading", "platform", "tempfile", "glob",
+})
+KINDS = {"filter": "Filter", "generate": "Generator", "refine": "Refiner"}
+BASES = frozenset({"Filter", "Generator", "Refiner", "Evaluator"})
+#: Modules copied into the sandbox job so the operator runs on the real base classes.
+BASE_MODULES = ("__init__.py", "core/__init__.py", "core/bindings.py", "core/errors.py", "core/operator.py",
+                "core/registry.py", "core/resources.py", "core/context.py")
+MAX_SOURCE_CHARS = 6000
+
+TEMPLATE = '''\
+import re
+
+import numpy as np
+
+from dataflow.core.operator import Filter, Generator, InputColumn, OutputColumn, Refiner
+
+
+class KeepLongLines(Filter):
+    """Keep rows whose text has at least ``min_chars`` characters."""
+
+    input_key = InputColumn("text", "str")     # the column it reads (bound in the spec's run)
+    output_key = OutputColumn("n_chars", "int")  # optional for a Filter: a score column it writes
+
+    def __init__(self, min_chars: int = 10):     # params: simple typed keyword arguments
+        super().__init__()
+        self.min_chars = min_chars
+
+    def score(self, batch, ctx):                 # batch: a pandas DataFrame of rows
+        return batch[ctx.cols.input_key].fillna("").str.len().to_numpy()
+
+    def keep(self, batch, scores, ctx):          # a boolean mask, or (mask, reason)
+        return scores >= self.min_chars, f"fewer than {self.min_chars} characters"
+
+# A Generator adds a column:  def generate(self, batch, ctx): return {ctx.cols.output_key: [...one per row]}
+# A Refiner rewrites text:    def refine_text(self, text): return text.strip()   (input_key = InputColumn("text", "str"))
+'''
+
+
+@dataclass
+class Synthesized:
+    """The outcome of :func:`synthesize_operator`: ``ok`` with the step's ``op`` reference, or the reasons."""
+
+    ok: bool
+    op: str | None = None
+    class_name: str | None = None
+    path: str | None = None
+    source: str = ""
+    tests: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+# --------------------------------------------------------------------------------------- (a) static check
+def check_source(source: str) -> tuple[str | None, list[str]]:
+    """The name of the operator class ``source`` defines, and every reason it is refused (none: accepted)."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return None, [f"the file is longer than {MAX_SOURCE_CHARS} characters"]
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return None, [f"line {exc.lineno}: syntax error: {exc.msg}"]
+    reasons: list[str] = []
+
+    def refuse(node: ast.AST, why: str) -> None:
+        reasons.append(f"line {getattr(node, 'lineno', '?')}: {why}")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if not _allowed_module(alias.name):
+                    refuse(node, f"import of '{alias.name}' is not allowed")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or not _allowed_module(node.module or ""):
+                refuse(node, f"import from '{'.' * node.level}{node.module or ''}' is not allowed")
+        elif isinstance(node, ast.Name):
+            if node.id in FORBIDDEN_NAMES:
+                refuse(node, f"'{node.id}' is not allowed")
+            elif _dunder(node.id):
+                refuse(node, f"the name '{node.id}' is not allowed")
+        elif isinstance(node, ast.Attribute):
+            if _dunder(node.attr) and node.attr != "__init__":
+                refuse(node, f"access to the attribute '{node.attr}' is not allowed")
+            elif node.attr in FORBIDDEN_ATTRIBUTES or node.attr.startswith("read_"):
+                refuse(node, f"'.{node.attr}' (files, modules, processes or evaluation) is not allowed")
+            elif node.attr.startswith("_") and node.attr != "__init__" and not (
+                    isinstance(node.value, ast.Name) and node.value.id == "self"):
+                refuse(node, f"the private attribute '.{node.attr}' is not allowed (only self._name)")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(
+                r"__(?!init__)\w+__", node.value):
+            refuse(node, "a string naming a dunder attribute is not allowed")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            refuse(node, "global and nonlocal are not allowed")
+    for node in tree.body:
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if not (docstring or isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef))
+                or (isinstance(node, (ast.Assign, ast.AnnAssign)) and _literal(node.value))):
+            refuse(node, "only imports, classes, functions and constants may be at the top level")
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)
+               and any(isinstance(b, ast.Name) and b.id in BASES for b in n.bases)]
+    if len(classes) != 1:
+        reasons.append(f"the file must define exactly one class derived from one of {', '.join(sorted(BASES))} "
+                       f"(found {len(classes)})")
+        return None, reasons
+    return classes[0].name, reasons
+
+
+def _allowed_module(name: str) -> bool:
+    return any(name == allowed or name.startswith(allowed + ".") for allowed in ALLOWED_IMPORTS)
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def _literal(node: ast.AST | None) -> bool:
+    """A constant, or a constant pattern compiled once (``re.compile("...")``, ``frozenset({...})``)."""
+    if (isinstance(node, ast.Call) and not node.keywords and all(_literal(a) for a in node.args) and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "compile"
+             and isinstance(node.func.value, ast.Name) and node.func.value.id == "re")
+            or (isinstance(node.func, ast.Name) and node.func.id in {"frozenset", "set", "tuple"}))):
+        return True
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "re":
+        return True  # re.IGNORECASE and the like
+    if isinstance(node, ast.BinOp):
+        return _literal(node.left) and _literal(node.right)
+    try:
+        ast.literal_eval(node) if node is not None else None
+        return True
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------- (b) sandbox
+_HARNESS = '''
+import json as _json, os as _os, sys as _sys, types as _types
+for _rel, _text in _json.loads(_BASE).items():
+    _path = _os.path.join(_os.getcwd(), "dataflow", _rel)
+    _os.makedirs(_os.path.dirname(_path), exist_ok=True)
+    with open(_path, "w", encoding="utf-8") as _fh:
+        _fh.write(_text)
+_sys.path.insert(0, _os.getcwd())
+import pandas as pd
+from dataflow.core.context import StepContext as _StepContext
+_module = _types.ModuleType("synthesized_operator")
+exec(compile(_SOURCE, "synthesized_operator.py", "exec"), _module.__dict__)
+Op = getattr(_module, _CLASS)
+ROWS = _json.loads(_ROWS)
+BINDINGS = _json.loads(_BINDINGS)
+
+
+def run_op(rows, params=None, **bindings):
+    """The rows the operator outputs for ``rows`` (kept rows for a filter, with any new columns)."""
+    op = Op(**(params or {}))
+    cols = op.resolve_bindings({**BINDINGS, **bindings})
+    op.setup()
+    result = op.process(pd.DataFrame(list(rows)), _StepContext(step_index=1, op_name=_CLASS, cols=cols, op=op))
+    return _json.loads(result.frame.to_json(orient="records", force_ascii=False))
+
+
+OUT = run_op(ROWS)
+'''
+
+
+def test_in_sandbox(source: str, class_name: str, tests: list[str], rows: list[dict[str, Any]], *,
+                    run: dict[str, Any] | None = None, sandbox: Any = None, timeout: float = 20.0,
+                    memory_mb: int = 1024) -> tuple[str, str]:
+    """Run the operator on ``rows`` and ``tests`` in the sandbox: (status, log); status ``pass`` or not.
+
+    The tests see ``Op`` (the class), ``ROWS`` (the sample rows), ``OUT`` (what the operator made of
+    them with the step's bindings ``run``) and ``run_op(rows, params=None, **bindings)``."""
+    from dataflow.sandbox import Limits, Sandbox
+
+    root = Path(__file__).resolve().parents[1]
+    base = {rel: (root / rel).read_text(encoding="utf-8") for rel in BASE_MODULES}
+    code = "\n".join([f"_BASE = {json.dumps(base)!r}", f"_SOURCE = {source!r}", f"_CLASS = {class_name!r}",
+                      f"_ROWS = {json.dumps(rows, default=str)!r}", f"_BINDINGS = {json.dumps(run or {})!r}",
+                      _HARNESS])
+    limits = Limits(timeout=timeout, memory_mb=memory_mb)
+    if sandbox is not None:
+        ex = sandbox.run(code, tests=list(tests), limits=limits)
+    else:
+        with Sandbox(limits, workers=1) as box:
+            ex = box.run(code, tests=list(tests))
+    return ex.status, ex.log
+
+
+def check_operator(source: str, tests: list[str], rows: list[dict[str, Any]], *, run: dict[str, Any] | None = None,
+                   sandbox: Any = None, timeout: float = 20.0, memory_mb: int = 1024) -> tuple[str | None, list[str]]:
+    """(a) then (b): the class name and the reasons the file is refused (none: accepted)."""
+    class_name, reasons = check_source(source)
+    if reasons or class_name is None:
+        return class_name, [f"static check: {r}" for r in reasons]
+    for test in tests:
+        _, test_reasons = _check_test(test)
+        reasons += test_reasons
+    if reasons:
+        return class_name, reasons
+    status, log = test_in_sandbox(source, class_name, tests, rows, run=run, sandbox=sandbox, timeout=timeout,
+                                  memory_mb=memory_mb)
+    if status != "pass":
+        return class_name, [f"sandbox test run: {status}: {log.strip()[-600:]}"]
+    return class_name, []
+
+
+def _check_test(test: str) -> tuple[None, list[str]]:
+    """Tests run next to the operator in the sandbox: the same rules, except the top-level ones."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError as exc:
+        return None, [f"test {test[:60]!r}: syntax error: {exc.msg}"]
+    bad = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+           or (isinstance(n, ast.Name) and (n.id in FORBIDDEN_NAMES or _dunder(n.id)))
+           or (isinstance(n, ast.Attribute) and _dunder(n.attr))]
+    return None, [f"test {test[:60]!r}: imports, dunders and {', '.join(sorted(FORBIDDEN_NAMES)[:4])}... are not "
+                  "allowed in tests"] if bad else []
+
+
+# ---------------------------------------------------------------------------------------- the model's part
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},  # no maxLength: llama.cpp cannot build a grammar that long
+        "tests": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 5},
+    },
+    "required": ["code", "tests"],
+    "additionalProperties": False,
+}
+
+
+def synthesis_prompt(describe: str, kind: str, run: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    sample = "\n".join(json.dumps(r, ensure_ascii=False, default=str)[:300] for r in rows[:5])
+    return (
+        f"No existing operator does this, so write one. What it must do: {describe}\n"
+        f"Kind: {kind} (a subclass of {KINDS.get(kind, 'Filter')}). Its bindings in the spec: {json.dumps(run)}.\n"
+        f"Sample rows of the data:\n{sample}\n\nFollow this template (one file, one class):\n{TEMPLATE}\n"
+        "Rules: import only re, math, string, collections, itertools, functools, unicodedata, json, statistics, "
+        "datetime, numpy, pandas and dataflow.core.operator; no file, network or process access; no dunder "
+        "names besides __init__; nothing at the top level but imports, the class, functions and constants.\n"
+        "Also write 1 to 5 one-line Python assert tests. They can use ROWS (the sample rows), OUT (the rows "
+        "the operator outputs for ROWS: the kept rows of a filter, with its new columns) and "
+        "run_op(rows) (the same for other rows, e.g. run_op([{\"text\": \"...\"}])).\n"
+        'Answer as JSON: {"code": "...", "tests": ["assert ...", ...]}.'
+    )
+
+
+def synthesize_operator(describe: str, kind: str, run: dict[str, Any], rows: list[dict[str, Any]], *,
+                        serving: Any, spec_dir: str | Path, log: Any = None, max_attempts: int = 2,
+                        sandbox: Any = None, max_tokens: int = 1500) -> Synthesized:
+    """Ask the model for an operator doing ``describe``; check, test and write it (module docstring)."""
+    from dataflow.core.llm_types import LLMRequest
+
+    messages = [{"role": "user", "content": synthesis_prompt(describe, kind, run, rows)}]
+    reasons: list[str] = []
+    for attempt in range(1, max_attempts + 1):
+        call = LLMRequest(messages=messages, json_schema=ANSWER_SCHEMA, max_tokens=max_tokens,
+                          system="You write small, safe Python operators for the DataFlow framework.")
+        number = log.prompt(call.chat_messages(), ANSWER_SCHEMA, purpose="synthesis") if log else 0
+        result = serving.generate([call])[0]
+        if log:
+            log.answer(number, result.text, result.error)
+        source, tests, reasons = _read_synthesis(result)
+        class_name = None
+        if not reasons:
+            class_name, reasons = check_operator(source, tests, rows, run=run, sandbox=sandbox)
+        if log:
+            log.decision("synthesis", attempt=attempt, describe=describe, class_name=class_name, ok=not reasons,
+                         reasons=reasons)
+        if not reasons and class_name:
+            path = Path(spec_dir) / "ops" / f"{_snake(class_name)}.py"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(source.rstrip() + "\n", encoding="utf-8")
+            return Synthesized(True, f"ops/{path.name}:{class_name}", class_name, str(path), source, tests,
+                               attempts=attempt)
+        messages = [*messages[:1], {"role": "assistant", "content": result.text or ""},
+                    {"role": "user", "content": "That operator was refused:\n" + "\n".join(f"- {r}" for r in reasons)
+                     + "\nWrite a corrected one."}]
+    return Synthesized(False, reasons=reasons, attempts=max_attempts)
+
+
+def _read_synthesis(result: Any) -> tuple[str, list[str], list[str]]:
+    if result.error:
+        return "", [], [f"the answer was not usable: {result.error}"]
+    try:
+        answer = result.parsed if result.parsed is not None else json.loads(result.text or "")
+    except ValueError as exc:
+        return "", [], [f"the answer is not JSON ({exc})"]
+    if not (isinstance(answer, dict) and isinstance(answer.get("code"), str) and isinstance(answer.get("tests"), list)
+            and all(isinstance(t, str) for t in answer["tests"])):
+        return "", [], ['the answer must be {"code": "...", "tests": ["assert ...", ...]}']
+    return answer["code"], answer["tests"][:5], []
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
