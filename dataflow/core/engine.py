@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -36,6 +37,7 @@ from dataflow.core.resources import ResourceSpec, resource_kind
 from dataflow.core.results import write_output, write_rejects
 from dataflow.core.summary import build_summary
 from dataflow.core.tasks import (
+    USER_OPS_PACKAGE,
     ChunkTask,
     ScanTask,
     StepRef,
@@ -61,7 +63,10 @@ def step_ref(step: Step) -> StepRef:
             pickle.dumps(params)
         except Exception:  # noqa: BLE001 - unpicklable params: build it nowhere else
             portable = False
-    return StepRef(step.index, step.name, f"{cls.__module__}:{cls.__qualname__}", params if portable else {},
+    module = cls.__module__
+    if module.startswith(USER_OPS_PACKAGE):  # an operator file named in a spec: a worker loads the same file
+        module = getattr(sys.modules.get(module), "__file__", None) or module
+    return StepRef(step.index, step.name, f"{module}:{cls.__qualname__}", params if portable else {},
                    dict(step.bindings), step.fingerprint, tuple(op.resources), step.is_barrier, portable)
 
 

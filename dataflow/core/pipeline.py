@@ -350,34 +350,11 @@ def _import_operator(path: str, base_dir: Path | None = None) -> type[Operator]:
 
     module, _, attr = path.rpartition(":")
     if module.endswith(".py"):
-        obj = getattr(_import_file(Path(_relative_to(module, base_dir or Path.cwd()))), attr)
+        from dataflow.core.tasks import import_operator_file
+
+        obj = getattr(import_operator_file(Path(_relative_to(module, base_dir or Path.cwd()))), attr)
     else:
         obj = getattr(importlib.import_module(module), attr)
     if not (isinstance(obj, type) and issubclass(obj, Operator)):
         raise KeyError(f"{path} is not an Operator subclass")
     return obj
-
-
-def _import_file(path: Path) -> Any:
-    """The module defined by the Python file ``path``, loaded once per process under a name derived from
-    its resolved path (so two files of the same name do not clash). Forked workers inherit it; a spawned
-    interpreter cannot import it by that name."""
-    import hashlib
-    import importlib.util
-    import sys
-
-    path = path.resolve()
-    name = f"dataflow_user_ops.{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
-    if name in sys.modules:
-        return sys.modules[name]
-    if not path.is_file():
-        raise ImportError(f"operator file not found: {path}")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        raise ImportError(f"cannot load operator file {path}: {type(exc).__name__}: {exc}") from exc
-    return module

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,34 @@ _POOLS: dict[tuple, ResourcePool] = {}
 _LOCK = threading.Lock()
 
 
+#: Modules loaded from operator files named in specs (``file.py:Class``) live under this name.
+USER_OPS_PACKAGE = "dataflow_user_ops."
+
+
+def import_operator_file(path: Path) -> Any:
+    """The module defined by the Python file ``path``, loaded once per process under a name derived from
+    its resolved path (so two files of the same name do not clash). A step of such an operator names the file
+    in its :class:`StepRef`, so a spawned worker loads the same file under the same name."""
+    import hashlib
+    import importlib.util
+
+    path = path.resolve()
+    name = f"{USER_OPS_PACKAGE}{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if not path.is_file():
+        raise ImportError(f"operator file not found: {path}")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ImportError(f"cannot load operator file {path}: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
 def register_local_operator(ref: StepRef, op: Operator) -> None:
     """Make the driver's own operator object serve ``ref`` in this process (no rebuild, no pickling)."""
     with _LOCK:
@@ -64,8 +93,9 @@ def operator_for(ref: StepRef) -> Operator:
         if op is None:
             if not ref.portable:
                 raise RuntimeError(f"{ref.label} can only run in the process that built the pipeline")
-            module, _, qualname = ref.op_class.partition(":")
-            cls: Any = importlib.import_module(module)
+            module, _, qualname = ref.op_class.rpartition(":")
+            cls: Any = (import_operator_file(Path(module)) if module.endswith(".py")
+                        else importlib.import_module(module))
             for part in qualname.split("."):
                 cls = getattr(cls, part)
             op = _OPERATORS[ref.fingerprint] = cls(**ref.params)

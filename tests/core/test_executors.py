@@ -4,6 +4,8 @@ event log; LLM steps run in the driver while the workers keep running the CPU st
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 from collections import Counter
 
@@ -120,3 +122,24 @@ def test_worker_processes_build_each_operator_once_and_tear_it_down(tmp_path):
     teardowns = [e for e in events if e.startswith("teardown:")]
     assert 1 <= len(setups) <= 2 and sorted(setups) == sorted(e.replace("teardown", "setup") for e in teardowns)
     assert sum(e.startswith("chunk:") for e in events) == 15
+
+
+def test_an_operator_file_named_in_a_spec_runs_in_spawned_workers(tmp_path):
+    """``ops/upper.py:Upper`` is loaded from the file in the driver and again, from the same file, in a
+    fresh interpreter (the spawn executor), so its chunks run there too."""
+    from dataflow.core.pipeline import Pipeline
+
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "upper.py").write_text(
+        "from dataflow.core.operator import InputColumn, OutputColumn, Refiner\n\n\n"
+        "class Upper(Refiner):\n    input_key = InputColumn('text')\n\n"
+        "    def refine_text(self, text):\n        import os\n        return f'{text.upper()} {os.getpid()}'\n")
+    (tmp_path / "in.jsonl").write_text("".join(f'{{"text": "row {i}"}}\n' for i in range(6)))
+    (tmp_path / "spec.yaml").write_text("input: in.jsonl\noutput: out.jsonl\nchunk_size: 2\n"
+                                        "steps:\n  - op: ops/upper.py:Upper\n    run: {input_key: text}\n")
+    pipeline = Pipeline.from_spec(tmp_path / "spec.yaml")
+    pipeline.executor = "spawn"
+    pipeline.run()
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["text"].split()[:2] for r in rows] == [["ROW", str(i)] for i in range(6)]
+    assert all(int(r["text"].split()[2]) != os.getpid() for r in rows)  # computed in the workers
