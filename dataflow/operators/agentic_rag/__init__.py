@@ -1,0 +1,1 @@
+"""Agentic RAG operators: retrieval, atomic / deeper / wider questions that need their documents, verification and answer scores."""
