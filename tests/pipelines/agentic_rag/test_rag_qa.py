@@ -211,9 +211,12 @@ def test_thirty_hotpotqa_paragraphs_with_the_embedded_model(tmp_path):
     spec.update(input=str(passages), output=str(tmp_path / "out.jsonl"), cache_dir=str(tmp_path / "cache"),
                 resources={"retriever": {"corpus": str(passages)}})
     spec["steps"] = spec_steps(spec)
-    for step in spec["steps"]:
-        if step["op"] == "AgenticRAGAtomicTaskGenerator":
-            step["params"].update(num_q=1, max_tokens=256)
+    budget = {"AgenticRAGAtomicTaskGenerator": {"num_q": 1, "max_alternatives": 2, "max_tokens": 200},
+              "AgenticRAGDocumentDependenceFilter": {"max_tokens": 32, "max_document_chars": 1000},
+              "AgenticRAGDepthQAGenerator": {"max_tokens": 160, "max_passage_chars": 1000},
+              "AgenticRAGWidthQAGenerator": {"max_tokens": 160}}
+    for step in spec["steps"]:  # short answers, one question per passage: a few hundred short calls in all
+        step["params"] = {**step.get("params", {}), **budget.get(step["op"], {})}
     result = Pipeline.from_spec(spec).run()
     run = json.loads((tmp_path / "cache" / "run.json").read_text(encoding="utf-8"))
     print([(s["op"], s["rows_in"], s["rows_out"], s["dropped"], s["rejected"]) for s in run["steps"]])
