@@ -40,9 +40,9 @@ class AgenticRAGAtomicTaskGenerator(LLMGenerator):
     [{fact, question, answer}]}`` with at most ``num_q`` tasks) finds facts and asks one question per
     fact; one per task (``agentic_rag/atomic_refine``, schema ``{refined_answer, alternatives}``) gives
     the shortest answer and up to ``max_alternatives`` other ways to write it. A task is kept only when
-    its answer is not empty, is not given in the question, and at least ``min_answer_support`` of its
-    content words occur in the passage; a refined answer the passage does not support is replaced by
-    the answer. Repeated questions (normalised) are kept once.
+    its answer is not empty, is not given in the question (nor more than half of its content words),
+    and at least ``min_answer_support`` of its content words occur in the passage; a refined answer
+    that fails these checks is replaced by the answer. Repeated questions (normalised) are kept once.
 
     Written: ``output_question_key``, ``output_answer_key``, ``output_refined_answer_key``,
     ``output_optional_answer_key`` (the refined answer, the answer and the alternatives, without
@@ -112,6 +112,10 @@ class AgenticRAGAtomicTaskGenerator(LLMGenerator):
         """Whether a task's answer is given, not in its question, and supported by the passage."""
         answer, question = normalize_answer(task["answer"]), normalize_answer(task["question"])
         if not answer or not question or f" {answer} " in f" {question} ":
+            return False
+        # "Who was Howard Smit?" -> "Howard J. Smit": an answer made mostly of the question's words asks nothing.
+        asked = coverage(task["answer"], set(content_terms(task["question"])))
+        if asked is not None and asked > 0.5:
             return False
         share = coverage(task["answer"], passage_terms)
         return share is None or share >= self.min_answer_support

@@ -18,6 +18,8 @@ TASKS = [
     {"fact": "formed in 2002", "question": "Were Arctic Monkeys formed in 2002?", "answer": "2002"},
     # not in the passage: left out
     {"fact": "signed to Domino", "question": "Which label signed Arctic Monkeys?", "answer": "Domino Recording Company"},
+    # the answer mostly repeats the question: left out
+    {"fact": "Alex Turner sings", "question": "Who is Alex Turner?", "answer": "Alex J. Turner"},
     # the same question again: kept once
     {"fact": "formed in Sheffield", "question": "In which city were Arctic Monkeys formed? ", "answer": "Sheffield"},
     {"fact": "Alex Turner", "question": "Who is the singer of Arctic Monkeys?", "answer": "Alex Turner"},
@@ -39,7 +41,7 @@ def respond(call):
 def test_tasks_become_rows_with_refined_answers_and_variants():
     serving = ScriptedServing(respond)
     rows = [{"id": "p1", "contents": ARCTIC}, {"id": "p2", "contents": "  "}]
-    result = run_operator(AgenticRAGAtomicTaskGenerator(num_q=5), rows, serving=serving)
+    result = run_operator(AgenticRAGAtomicTaskGenerator(num_q=6), rows, serving=serving)
     kept = [(r["id"], r["question"], r["answer"], r["refined_answer"], r["optional_answer"]) for r in result.kept]
     assert kept == [
         ("p1", "In which city were Arctic Monkeys formed?", "in Sheffield", "Sheffield",
@@ -52,7 +54,7 @@ def test_tasks_become_rows_with_refined_answers_and_variants():
     assert result.kept_ids == ["1.0", "1.1"]
     assert result.drop_reasons == ["no question from the passage"]  # the blank passage, never sent
     assert len(serving.calls) == 1 + 2  # one facts request, one refine request per kept task
-    assert serving.calls[0].schema["properties"]["tasks"]["maxItems"] == 5
+    assert serving.calls[0].schema["properties"]["tasks"]["maxItems"] == 6
 
 
 def test_num_q_bounds_the_tasks_asked_for_and_kept():
@@ -63,7 +65,7 @@ def test_num_q_bounds_the_tasks_asked_for_and_kept():
 
 
 def test_failed_calls_reject_the_passage():
-    result = run_operator(AgenticRAGAtomicTaskGenerator(num_q=5), [{"contents": "broken"}, {"contents": ARCTIC}],
+    result = run_operator(AgenticRAGAtomicTaskGenerator(num_q=6), [{"contents": "broken"}, {"contents": ARCTIC}],
                           serving=ScriptedServing(respond))
     assert result.reject_reasons == ["llm: scripted failure"]
     assert len(result.kept) == 2

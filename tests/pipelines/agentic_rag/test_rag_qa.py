@@ -212,7 +212,7 @@ def test_thirty_hotpotqa_paragraphs_with_the_embedded_model(tmp_path):
                 resources={"retriever": {"corpus": str(passages)}})
     spec["steps"] = spec_steps(spec)
     budget = {"AgenticRAGAtomicTaskGenerator": {"num_q": 1, "max_alternatives": 2, "max_tokens": 200},
-              "AgenticRAGDocumentDependenceFilter": {"max_tokens": 32, "max_document_chars": 1000},
+              "AgenticRAGDocumentDependenceFilter": {"max_document_chars": 1000},
               "AgenticRAGDepthQAGenerator": {"max_tokens": 160, "max_passage_chars": 1000},
               "AgenticRAGWidthQAGenerator": {"max_tokens": 160}}
     for step in spec["steps"]:  # short answers, one question per passage: a few hundred short calls in all
