@@ -25,14 +25,19 @@ def mentions(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {normalize_answer(text)} "
 
 
+def is_name(entity: str) -> bool:
+    """Whether ``entity`` looks like a name ("Arctic Monkeys", "U2"), not a common noun ("the album")."""
+    return any(c.isupper() or c.isdigit() for c in entity)
+
+
 @register_operator
 class AgenticRAGDepthQAGenerator(LLMGenerator):
     """Makes each atomic question one hop deeper through a bridging passage retrieved from the corpus.
 
     For a source row (a question in ``input_question_key``; when ``input_type_key`` is bound, only rows
     whose type is in ``from_types``): the model names the entity the question asks about (template
-    ``agentic_rag/depth_entity``, schema ``{entity}``; it must be written in the question and differ from
-    the answer); the corpus of the ``retriever`` resource is searched with the entity, the row's own
+    ``agentic_rag/depth_entity``, schema ``{entity}``; it must be a name, with a capital letter or a
+    digit, written in the question and differ from the answer); the corpus of the ``retriever`` resource is searched with the entity, the row's own
     passage (``input_id_key``) left out, and the best of the top ``top_k`` passages that mentions the
     entity is the bridge; the model then describes the entity from the bridge and rewrites the question
     with the description in its place (``agentic_rag/depth_rewrite``, schema ``{description, question}``).
@@ -124,7 +129,7 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
         ids = column_texts(batch, cols.get("input_id_key"))
         sources = source_rows(batch, cols, self.from_types)
         entities = self.ask(batch, ctx, [p if s else None for p, s in zip(self.prompts(batch, ctx), sources)])
-        usable = [i for i, e in enumerate(entities) if isinstance(e, str) and mentions(questions[i], e)
+        usable = [i for i, e in enumerate(entities) if isinstance(e, str) and is_name(e) and mentions(questions[i], e)
                   and not mentions(e, answers[i]) and not mentions(answers[i], e)]
         hits = ctx.resource("retriever").search([entities[i] for i in usable], self.top_k,
                                                 exclude=[[ids[i]] for i in usable]) if usable else []

@@ -31,7 +31,7 @@ def respond(rewrite):
         text = user_text(call)
         if text.startswith("Which named entity"):
             question = re.search(r"Question: (.*)\n", text).group(1)
-            return as_json(entity="Arctic Monkeys" if "Arctic" in question else "Mars")
+            return as_json(entity="Arctic Monkeys" if "Arctic" in question else "Mars" if "Mars" in question else "album")
         return rewrite(text)
     return answer
 
@@ -79,13 +79,15 @@ def test_a_rewrite_that_is_not_deeper_makes_no_row(question, why):
 
 def test_rows_without_a_bridge_or_of_other_types_pass_through():
     rows = [{**ROW, "id": "x1", "question": "Where is Mars?", "contents": "Mars is a planet."},  # no passage names Mars
-            {**ROW, "qa_type": "wider"}]
+            {**ROW, "qa_type": "wider"},
+            {**ROW, "question": "What is the title of the album?"}]  # "album" is no name: no retrieval
     serving = ScriptedServing(respond(good_rewrite))
     result = run_operator(AgenticRAGDepthQAGenerator(retriever=corpus()), rows, serving=serving,
                           input_type_key="qa_type")
     assert [(r["question"], r["qa_type"]) for r in result.kept] == [("Where is Mars?", "atomic"),
-                                                                    (ROW["question"], "wider")]
-    assert len(serving.calls) == 1  # the entity of the first row only; no bridge, no rewrite
+                                                                    (ROW["question"], "wider"),
+                                                                    ("What is the title of the album?", "atomic")]
+    assert len(serving.calls) == 2  # the entities of the atomic rows only; no bridge, no rewrite
 
 
 def test_the_own_passage_is_never_the_bridge():
