@@ -1,0 +1,1 @@
+"""Ready-made agentic RAG pipelines (passages to verified questions that need their documents)."""
