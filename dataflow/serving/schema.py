@@ -34,8 +34,9 @@ def _validator(schema_json: str) -> Any:
 
 
 def extract_json(text: str) -> Any:
-    """Parse the JSON value in ``text``: the whole text, a fenced block, or the first
-    balanced object/array in it. Raises ``ValueError`` when there is none."""
+    """Parse the JSON value in ``text``: the whole text, a fenced block, or, in text that does not itself
+    start as JSON (prose around it), the first balanced object/array in it. Raises ``ValueError`` when
+    there is none."""
     stripped = text.strip()
     fenced = _FENCE.match(stripped)
     if fenced:
@@ -43,6 +44,10 @@ def extract_json(text: str) -> Any:
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as first_error:
+        if stripped[:1] in ("{", "["):
+            # The answer is this value, broken (cut off, say): an object nested in it is not the answer,
+            # and validating one would report a misleading schema error.
+            raise ValueError(f"not valid JSON ({first_error.msg} at char {first_error.pos})") from None
         decoder = json.JSONDecoder()
         for start, char in enumerate(stripped):
             if char in "{[":

@@ -115,6 +115,11 @@ def test_schema_helpers():
     assert extract_json('prefix {"a": [1, 2]} suffix') == {"a": [1, 2]}
     with pytest.raises(ValueError):
         extract_json("no json here")
+    # A broken answer is reported as broken, not replaced by an object nested in it.
+    cut = '{"qa_pairs": [{"question": "Q?", "answer": "A"}, {"question": "R?", "ans'
+    with pytest.raises(ValueError, match="not valid JSON"):
+        extract_json(cut)
+    assert "not valid JSON" in check_json_output(cut, schema)[1]
     assert check_json_output('{"name": "x", "count": 2}', schema) == ({"name": "x", "count": 2}, None)
     value, problem = check_json_output('{"name": "x"}', schema)
     assert value is None and "'count' is a required property" in problem
