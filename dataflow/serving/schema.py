@@ -42,13 +42,15 @@ def extract_json(text: str) -> Any:
     if fenced:
         stripped = fenced.group(1)
     try:
-        return json.loads(stripped)
+        # strict=False: a raw tab or newline inside a string (a model copying text from its input;
+        # llama.cpp's JSON grammar allows them) is kept, not a reason to reject the whole answer.
+        return json.loads(stripped, strict=False)
     except json.JSONDecodeError as first_error:
         if stripped[:1] in ("{", "["):
             # The answer is this value, broken (cut off, say): an object nested in it is not the answer,
             # and validating one would report a misleading schema error.
             raise ValueError(f"not valid JSON ({first_error.msg} at char {first_error.pos})") from None
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(strict=False)
         for start, char in enumerate(stripped):
             if char in "{[":
                 try:

@@ -120,6 +120,8 @@ def test_schema_helpers():
     with pytest.raises(ValueError, match="not valid JSON"):
         extract_json(cut)
     assert "not valid JSON" in check_json_output(cut, schema)[1]
+    # Raw control characters copied into a string (seen from the embedded model) do not spoil the answer.
+    assert extract_json('{"fact": "Barack\tObama was born\nin Hawaii."}') == {"fact": "Barack\tObama was born\nin Hawaii."}
     assert check_json_output('{"name": "x", "count": 2}', schema) == ({"name": "x", "count": 2}, None)
     value, problem = check_json_output('{"name": "x"}', schema)
     assert value is None and "'count' is a required property" in problem
