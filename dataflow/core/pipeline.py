@@ -205,6 +205,10 @@ class Pipeline:
         if resume:
             logger.info("resuming from %s", cache_dir)
         settings = self.resource_settings()
+        for kind, value in settings.items():  # e.g. the retriever's index: saved with the run's cache
+            key = resource_kinds()[kind].cache_key if kind in resource_kinds() else None
+            if key and isinstance(value, dict) and not value.get(key):
+                settings[kind] = {**value, key: str(cache_dir / "resources" / kind)}
         specs = {kind: ResourceSpec.of(kind, settings.get(kind)) for kind in {k for s in plan.steps
                                                                                 for k in s.op.resources}}
         engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,

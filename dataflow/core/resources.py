@@ -39,6 +39,7 @@ class ResourceKind:
     param: str | None = None  # constructor param through which an operator carries its own instance
     label: str = ""  # how messages name it: "needs an LLM, but ..."
     path_keys: tuple[str, ...] = ()  # config keys holding paths: a spec's relative ones are read from its folder
+    cache_key: str | None = None  # a config key that, left unset, gets a folder in the pipeline's cache
 
 
 _KINDS: dict[str, ResourceKind] = {}
@@ -83,7 +84,7 @@ register_resource_kind(ResourceKind(
     "retriever", factory="dataflow.lib.retrieval.resource:create_retriever",
     fingerprint="dataflow.lib.retrieval.resource:retriever_fingerprint",
     check="dataflow.lib.retrieval.resource:check_retriever_config", param="retriever", label="a retriever",
-    path_keys=("corpus", "index_dir")))
+    path_keys=("corpus", "index_dir"), cache_key="index_dir"))
 
 
 def _load(path: str) -> Callable[..., Any]:

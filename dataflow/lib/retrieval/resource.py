@@ -9,7 +9,8 @@ by default, the reference's field), ``id_key`` a unique id (``id``; when the fil
 the row number), ``title_key`` an optional title put before the text (``"Title"\\ntext``, as the
 reference writes passages). The index is built when first used in a process; with ``index_dir`` it is
 saved there and loaded on later runs while the corpus file is unchanged (size and modification time are
-part of the key). In a spec::
+part of the key). A pipeline that leaves ``index_dir`` unset saves it with its cache
+(``<cache_dir>/resources/retriever``). In a spec::
 
     resources:
       retriever: {corpus: passages.jsonl}

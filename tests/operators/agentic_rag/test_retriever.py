@@ -111,3 +111,17 @@ def test_a_spec_configures_the_retriever_resource(tmp_path):
     assert [ids(r["retrieved"])[0] for r in rows] == ["k2", "seine"]
     assert [r["retrieval_recall"] for r in rows] == [1.0, 0.5]
     assert any((tmp_path / "index").iterdir())  # the index was saved for the next run
+
+
+def test_without_index_dir_the_index_is_saved_with_the_pipeline_cache(tmp_path):
+    corpus = tmp_path / "passages.jsonl"
+    corpus.write_text("".join(json.dumps({"id": pid, "contents": text}) + "\n" for pid, text in CORPUS.items()),
+                      encoding="utf-8")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"question": "the second highest mountain"}) + "\n", encoding="utf-8")
+    spec = {"input": str(questions), "output": str(tmp_path / "out.jsonl"), "cache_dir": str(tmp_path / "cache"),
+            "resources": {"retriever": {"corpus": str(corpus)}},
+            "steps": [{"op": "AgenticRAGRetriever", "params": {"k": 1}}]}
+    Pipeline.from_spec(spec).run()
+    saved = list((tmp_path / "cache" / "resources" / "retriever").glob("*/passages.json"))
+    assert len(saved) == 1
