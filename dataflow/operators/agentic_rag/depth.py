@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,29 @@ def mentions(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {normalize_answer(text)} "
 
 
+_NAME_SPAN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:of\s+|the\s+|de\s+|von\s+)*[A-Z0-9][\w'’.&-]*)*")
+_QUESTION_WORDS = frozenset("what who whom whose when where which why how is are was were do does did in on".split())
+
+
+def name_candidates(question: str, answer: str) -> list[str]:
+    """Names written in the question (runs of capitalised words, "Otto Robert Frisch", "U.S. Bank
+    Tower"), longest first, leaving out the question word that opens it, spans of fewer than 3 letters
+    (abbreviations like "EP" are rarely what a passage is about), and any that is or holds the answer:
+    the entities a deeper question can hide."""
+    found = []
+    for match in _NAME_SPAN.finditer(question):
+        span = match.group(0).rstrip(".'’")
+        words = span.split()
+        if match.start() == 0 and words and words[0].lower() in _QUESTION_WORDS:
+            span = " ".join(words[1:])
+        if span.endswith(("'s", "’s")):
+            span = span[:-2]
+        if (sum(c.isalpha() for c in span) >= 3 and not mentions(span, answer) and not mentions(answer, span)
+                and span not in found):
+            found.append(span)
+    return sorted(found, key=len, reverse=True)
+
+
 def is_name(entity: str) -> bool:
     """Whether ``entity`` looks like a name ("Arctic Monkeys", "U2"), not a common noun ("the album")."""
     return any(c.isupper() or c.isdigit() for c in entity)
@@ -37,9 +61,11 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
     For a source row (a question in ``input_question_key``; when ``input_type_key`` is bound, only rows
     whose type is in ``from_types``): the model names the entity the question asks about (template
     ``agentic_rag/depth_entity``, schema ``{entity}``; it must be a name, with a capital letter or a
-    digit, written in the question and differ from the answer); the corpus of the ``retriever`` resource is searched with the entity, the row's own
-    passage (``input_id_key``) left out, and the best of the top ``top_k`` passages that mentions the
-    entity is the bridge; the model then describes the entity from the bridge and rewrites the question
+    digit, written in the question and differ from the answer); the corpus of the ``retriever`` resource
+    is searched with the entity, the row's own passage (``input_id_key``) left out, and the best of the
+    top ``top_k`` passages that mentions the entity is the bridge. When the model's entity has no bridge
+    (or is the answer, as a small model often says), the other names written in the question are tried,
+    longest first (:func:`name_candidates`); the model then describes the entity from the bridge and rewrites the question
     with the description in its place (``agentic_rag/depth_rewrite``, schema ``{description, question}``).
     The new question is kept when it no longer names the entity, does not give the answer, differs from
     the old one, and at least ``min_description_support`` of the description's content words are in the
@@ -129,12 +155,20 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
         ids = column_texts(batch, cols.get("input_id_key"))
         sources = source_rows(batch, cols, self.from_types)
         entities = self.ask(batch, ctx, [p if s else None for p, s in zip(self.prompts(batch, ctx), sources)])
-        usable = [i for i, e in enumerate(entities) if isinstance(e, str) and is_name(e) and mentions(questions[i], e)
-                  and not mentions(e, answers[i]) and not mentions(answers[i], e)]
-        hits = ctx.resource("retriever").search([entities[i] for i in usable], self.top_k,
-                                                exclude=[[ids[i]] for i in usable]) if usable else []
-        found = [(i, b) for i, h in zip(usable, hits)
-                 if (b := self.bridge(entities[i], [x for x in h if x.text != passages[i]])) is not None]
+        # The model's entity first, then the other names of the question (a small model often names the
+        # answer instead): the first one with a bridging passage in the corpus is used.
+        tries = [(i, e) for i, entity in enumerate(entities) if isinstance(entity, str)
+                 for e in dict.fromkeys([entity, *name_candidates(questions[i], answers[i])])
+                 if is_name(e) and mentions(questions[i], e) and not mentions(e, answers[i])
+                 and not mentions(answers[i], e)]
+        hits = ctx.resource("retriever").search([e for _, e in tries], self.top_k,
+                                                exclude=[[ids[i]] for i, _ in tries]) if tries else []
+        found, chosen = [], set()
+        for (i, e), h in zip(tries, hits):
+            if i not in chosen and (b := self.bridge(e, [x for x in h if x.text != passages[i]])) is not None:
+                entities[i] = e
+                chosen.add(i)
+                found.append((i, b))
         rows = batch.iloc[[i for i, _ in found]]
         prompts = [self.sampling.request(p, self.rewrite_schema()) for p in self.render_prompts(
             rows, self.rewriter, question=[questions[i] for i, _ in found], answer=[answers[i] for i, _ in found],

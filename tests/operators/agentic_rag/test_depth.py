@@ -107,3 +107,21 @@ def test_the_own_passage_is_never_the_bridge():
 def test_a_failed_call_rejects_the_source_row():
     result = run_operator(AgenticRAGDepthQAGenerator(retriever=corpus()), [ROW], serving=ScriptedServing(lambda c: None))
     assert result.reject_reasons == ["llm: scripted failure"] and result.kept == []
+
+
+def test_names_in_the_question_stand_in_when_the_model_names_the_answer():
+    from dataflow.operators.agentic_rag.depth import name_candidates
+
+    assert name_candidates("What was Otto Robert Frisch's nationality?", "Austrian-British") == ["Otto Robert Frisch"]
+    assert name_candidates("What is the height of U.S. Bank Tower?", "1018 ft") == ["U.S. Bank Tower"]
+    assert name_candidates("Who discovered iodine-131 in the EP?", "Glenn Seaborg") == []  # no 3-letter name
+    assert name_candidates("Where is Triodos Bank located?", "Triodos Bank, Netherlands") == []  # holds the answer
+
+    def names_the_answer(call):  # a small model's habit: the "entity" is the answer
+        text = user_text(call)
+        return as_json(entity="Sheffield") if text.startswith("Which named entity") else good_rewrite(text)
+
+    result = run_operator(AgenticRAGDepthQAGenerator(retriever=corpus()), [ROW],
+                          serving=ScriptedServing(names_the_answer), input_type_key="qa_type")
+    deeper = result.kept[1]
+    assert (deeper["entity"], deeper["bridge_id"]) == ("Arctic Monkeys", "am")
