@@ -49,6 +49,14 @@ def name_candidates(question: str, answer: str) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def replace_entity(question: str, entity: str, description: str) -> str:
+    """``question`` with ``entity`` (any case) replaced by ``description`` (its leading capital lowered)."""
+    description = description.strip().rstrip(".")
+    if description[:1].isupper() and not description[:2].isupper():
+        description = description[0].lower() + description[1:]
+    return re.sub(re.escape(entity), lambda _: description, question, flags=re.IGNORECASE)
+
+
 def is_name(entity: str) -> bool:
     """Whether ``entity`` looks like a name ("Arctic Monkeys", "U2"), not a common noun ("the album")."""
     return any(c.isupper() or c.isdigit() for c in entity)
@@ -67,7 +75,8 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
     (or is the answer, as a small model often says), the other names written in the question are tried,
     longest first (:func:`name_candidates`); the model then describes the entity from the bridge and rewrites the question
     with the description in its place (``agentic_rag/depth_rewrite``, schema ``{description, question}``).
-    The new question is kept when it no longer names the entity, does not give the answer, differs from
+    When the model's question is unchanged or still names the entity, the description is put in place
+    of the entity in the old question instead. The new question is kept when it no longer names the entity, does not give the answer, differs from
     the old one, and at least ``min_description_support`` of the description's content words are in the
     bridge passage. The reference takes the bridge from the model's memory; here it is retrieved.
 
@@ -177,8 +186,15 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
         for (i, b), made in zip(found, self.ask(rows, ctx, prompts, parse=self.parse_rewrite)):
             if isinstance(made, Reject):
                 deeper[i] = made
-            elif self.check(questions[i], made["question"], answers[i], entities[i], made["description"], b.text) is None:
-                deeper[i] = {"output_question_key": made["question"], "output_documents_key": [b.text, passages[i]],
+                continue
+            question = made["question"]
+            why = self.check(questions[i], question, answers[i], entities[i], made["description"], b.text)
+            if why in ("question unchanged", "the question still names the entity"):
+                # A small model often describes the entity but does not rewrite: put the description in.
+                question = replace_entity(questions[i], entities[i], made["description"])
+                why = self.check(questions[i], question, answers[i], entities[i], made["description"], b.text)
+            if why is None:
+                deeper[i] = {"output_question_key": question, "output_documents_key": [b.text, passages[i]],
                              "output_type_key": "deeper", "output_source_question_key": questions[i],
                              "output_entity_key": entities[i], "output_description_key": made["description"],
                              "output_bridge_id_key": b.id, "output_bridge_passage_key": b.text}
