@@ -130,8 +130,10 @@ class LLMOperator(Operator):
 
     # ----------------------------------------------------------------- templates
     def prompt_templates(self) -> list[PromptTemplate]:
-        """Every template the operator renders (their columns are inputs; their text is fingerprinted)."""
-        return [self.template] if self.template is not None else []
+        """Every template the operator renders (their columns are inputs; their text is fingerprinted): its
+        :class:`PromptTemplate` attributes, ``self.template`` first, then any other it resolved (a second
+        prompt, such as a rewrite or a critique)."""
+        return [v for v in vars(self).values() if isinstance(v, PromptTemplate)]
 
     def fingerprint_extras(self) -> list[Any]:
         # A template named in the params can be edited on disk (a user prompts_dir): its text counts.

@@ -78,9 +78,6 @@ class AgenticRAGAtomicTaskGenerator(LLMGenerator):
         self.refine_template = refine_template
         self.refiner = resolve_template(refine_template)
 
-    def prompt_templates(self) -> list:
-        return [self.template, self.refiner]
-
     def prompt_values(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         return {"num_q": self.num_q}
 

@@ -78,9 +78,6 @@ class AgenticRAGDocumentDependenceFilter(LLMFilter):
         self.closed_book_template = closed_book_template
         self.closed_book = resolve_template(closed_book_template)
 
-    def prompt_templates(self) -> list:
-        return [self.template, self.closed_book]
-
     def schema(self) -> dict:
         return {"type": "object", "properties": {"answer": {"type": "string", "maxLength": 200}},
                 "required": ["answer"], "additionalProperties": False}

@@ -122,9 +122,6 @@ class AgenticRAGDepthQAGenerator(LLMGenerator):
         self.rewrite_template = rewrite_template
         self.rewriter = resolve_template(rewrite_template)
 
-    def prompt_templates(self) -> list:
-        return [self.template, self.rewriter]
-
     def schema(self) -> dict:
         return {"type": "object", "properties": {"entity": {"type": "string", "minLength": 1, "maxLength": 120}},
                 "required": ["entity"], "additionalProperties": False}

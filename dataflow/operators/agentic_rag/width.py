@@ -108,9 +108,6 @@ class AgenticRAGWidthQAGenerator(LLMGenerator):
         self.split_template = split_template
         self.splitter = resolve_template(split_template)
 
-    def prompt_templates(self) -> list:
-        return [self.template, self.splitter]
-
     def schema(self) -> dict:
         text = {"type": "string", "minLength": 1, "maxLength": 400}
         return {"type": "object", "properties": {"question": text, "answer": {**text, "maxLength": 200}},

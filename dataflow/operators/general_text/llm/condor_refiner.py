@@ -8,7 +8,7 @@ import pandas as pd
 
 from dataflow.core.llm_operator import LLMRefiner
 from dataflow.core.operator import InputColumn, OutputColumn, Reject
-from dataflow.core.prompts import PromptTemplate, resolve_template
+from dataflow.core.prompts import resolve_template
 from dataflow.core.registry import register_operator
 from dataflow.operators.general_text.llm._shared import bounded_string, token_budget
 
@@ -49,9 +49,6 @@ class CondorRefiner(LLMRefiner):
         self.max_critique_chars, self.max_response_chars = max_critique_chars, max_response_chars
         self.critique_template = critique_template
         self.critique = resolve_template(critique_template)
-
-    def prompt_templates(self) -> list[PromptTemplate]:
-        return [*super().prompt_templates(), self.critique]
 
     def critique_schema(self) -> dict[str, Any]:
         return single_field_schema("critique", self.max_critique_chars)
