@@ -221,17 +221,23 @@ class LLMOperator(Operator):
 
     def answer_rows(self, answers: list[Any], cols: Bindings) -> pd.DataFrame:
         """New rows from per-row answers (lists of {binding: value} dicts), as a DataFrame with ``_parent``;
-        a rejected answer becomes one row of Rejects, which rejects its parent."""
+        a rejected answer becomes one row of Rejects, which rejects its parent; a string is no rows, and
+        the reason its row is dropped (else ``no_output_reason``)."""
         names = self.output_bindings(cols)
         parents: list[int] = []
         values: dict[str, list[Any]] = {cols[n]: [] for n in names}
         for i, answer in enumerate(answers):
+            if isinstance(answer, str):
+                continue
             for child in [answer] if isinstance(answer, Reject) else answer or []:
                 parents.append(i)
                 for n in names:
                     values[cols[n]].append(_value(child, n))
-        return pd.DataFrame({"_parent": pd.Series(parents, dtype="int64"),
+        rows = pd.DataFrame({"_parent": pd.Series(parents, dtype="int64"),
                              **{c: pd.Series(v, dtype=object) for c, v in values.items()}})
+        if any(isinstance(a, str) for a in answers):
+            rows.attrs["no_output_reasons"] = [a if isinstance(a, str) else None for a in answers]
+        return rows
 
 
 def read_answer(result: LLMResult, parse: Any) -> Any:
@@ -254,7 +260,7 @@ class LLMGenerator(LLMOperator, Generator):
     """Adds the answer's columns to each row; with :attr:`new_rows`, each answer's rows replace the row."""
 
     #: ``parse`` returns a list of new rows; an input row whose answer has none is dropped with
-    #: ``no_output_reason``.
+    #: ``no_output_reason`` (or with the answer itself when it is a string: the row's own reason).
     new_rows: ClassVar[bool] = False
 
     def generate(self, batch: pd.DataFrame, ctx: StepContext) -> Any:

@@ -495,11 +495,15 @@ def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: s
     """Rows of ``produced`` (with a ``_parent`` column of positions in ``batch``) replace their parents.
 
     Children inherit the parent's columns and get ids ``<parent id>.<k>``; parents without children are
-    dropped with ``no_output_reason``; parents of a row holding a :class:`Reject` go to the rejects with
-    its reason (their other children are discarded). Generators that add rows use it (directly, or by
-    returning such a DataFrame from :meth:`Generator.generate`)."""
+    dropped with ``no_output_reason``, or with their own reason where ``produced.attrs["no_output_reasons"]``
+    (one entry per row of ``batch``, None for the default) gives one; parents of a row holding a
+    :class:`Reject` go to the rejects with its reason (their other children are discarded). Generators
+    that add rows use it (directly, or by returning such a DataFrame from :meth:`Generator.generate`)."""
     if "_parent" not in produced.columns:
         raise ValueError("a generated DataFrame needs a '_parent' column (input row positions)")
+    own = produced.attrs.get("no_output_reasons")
+    why_empty = np.array([r or no_output_reason for r in own] if own is not None else [no_output_reason] * len(batch),
+                         dtype=object)
     rejected = None
     new_cols = [c for c in produced.columns if c != "_parent"]
     child_reasons = _reject_reasons(produced[c] for c in new_cols)
@@ -512,7 +516,7 @@ def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: s
         survivors = ok[of_child]
         # The surviving children point at their parents' positions in the batch without the rejects.
         produced = produced[survivors].assign(_parent=(np.cumsum(ok) - 1)[of_child[survivors]])
-        batch = batch[ok]
+        batch, why_empty = batch[ok], why_empty[ok]
     parents = produced["_parent"].to_numpy(dtype=np.int64)
     base = batch.iloc[parents].reset_index(drop=True)
     for c in new_cols:
@@ -524,7 +528,7 @@ def expand_rows(batch: pd.DataFrame, produced: pd.DataFrame, no_output_reason: s
     has_child[parents] = True
     dropped = None
     if not has_child.all():
-        dropped = batch[~has_child].assign(**{DROP_REASON: no_output_reason})
+        dropped = batch[~has_child].assign(**{DROP_REASON: why_empty[~has_child]})
     return BatchResult(base, written=new_cols, dropped=dropped, rejected=rejected, rows_changed=True)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from dataflow.core.llm_operator import LLMGenerator, read_answer
 from dataflow.core.llm_types import LLMRequest, LLMResult
-from dataflow.core.operator import DROP_REASON, ROW_ID, BatchResult, OutputColumn, Reject, expand_rows
+from dataflow.core.operator import OutputColumn, Reject
 from dataflow.core.registry import register_operator
 from dataflow.lib.sql_parse import SQLGLOT
 from dataflow.operators.text2sql.execution import DatabaseAccess
@@ -122,16 +122,6 @@ class LLMDatabaseAccess(DatabaseAccess):
         return "\n".join(lines) if result.rows else "\n".join(lines + ["(no rows)"])
 
 
-def explain_drops(result: BatchResult, batch: pd.DataFrame, reasons: list[Any]) -> BatchResult:
-    """Give each input row the generator dropped (no new row) its own reason from ``reasons`` (one per
-    row of ``batch``, None: keep the generic one)."""
-    if result.dropped is not None and len(result.dropped):
-        by_id = dict(zip(batch[ROW_ID].tolist(), reasons))
-        result.dropped = result.dropped.assign(**{DROP_REASON: [
-            by_id.get(rid) or why for rid, why in zip(result.dropped[ROW_ID], result.dropped[DROP_REASON])]})
-    return result
-
-
 def parse_sql_answer(answer: LLMResult) -> str:
     """The query of a ``{"sql": ...}`` answer, without a trailing semicolon; ValueError when blank."""
     sql = answer.parsed["sql"].strip().rstrip(";").strip()
@@ -182,15 +172,7 @@ class SQLGenerator(LLMDatabaseAccess, LLMGenerator):
     def parse(self, answer: LLMResult) -> str:
         return parse_sql_answer(answer)
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        rows, reasons = self.candidates(batch, ctx)
-        return explain_drops(expand_rows(batch, rows, self.no_output_reason), batch, reasons)
-
     def generate(self, batch: pd.DataFrame, ctx: Any) -> pd.DataFrame:
-        return self.candidates(batch, ctx)[0]
-
-    def candidates(self, batch: pd.DataFrame, ctx: Any) -> tuple[pd.DataFrame, list[Any]]:
-        """(the new rows with ``_parent``, each input row's drop reason)."""
         schemas = self.row_schemas(batch, ctx)
         levels = [self.complexities[k % len(self.complexities)] for k in range(self.num_sql)]
         texts = [s if isinstance(s, str) else "" for s in schemas]
@@ -200,10 +182,9 @@ class SQLGenerator(LLMDatabaseAccess, LLMGenerator):
         requests = [[] if isinstance(s, Reject) else
                     [self.sampling.request(prompts[k][i], SQL_ANSWER, seed=seeds[k]) for k in range(self.num_sql)]
                     for i, s in enumerate(schemas)]
-        answers, reasons = [], []
+        answers = []
         for schema, db_id, row in zip(schemas, self.db_ids(batch, ctx), self.ask_each(ctx, requests)):
             kept, why = (([], schema) if isinstance(schema, Reject) else self.usable_candidates(db_id, row))
-            answers.append(why if isinstance(why, Reject) else
-                           [{"output_sql_key": sql, "output_complexity_key": levels[k]} for k, sql in kept])
-            reasons.append(why if isinstance(why, str) else None)
-        return self.answer_rows(answers, ctx.cols), reasons
+            # no usable query: the answer is the reason, the row's own drop reason
+            answers.append([{"output_sql_key": sql, "output_complexity_key": levels[k]} for k, sql in kept] or why)
+        return self.answer_rows(answers, ctx.cols)

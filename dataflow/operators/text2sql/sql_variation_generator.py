@@ -8,12 +8,11 @@ import pandas as pd
 
 from dataflow.core.llm_operator import LLMGenerator
 from dataflow.core.llm_types import LLMResult
-from dataflow.core.operator import BatchResult, Bindings, InputColumn, OutputColumn, Reject, expand_rows
+from dataflow.core.operator import Bindings, InputColumn, OutputColumn, Reject
 from dataflow.core.registry import register_operator
 from dataflow.operators.text2sql.sql_generator import (
     SQL_ANSWER,
     LLMDatabaseAccess,
-    explain_drops,
     parse_sql_answer,
 )
 
@@ -93,15 +92,7 @@ class SQLVariationGenerator(LLMDatabaseAccess, LLMGenerator):
     def parse(self, answer: LLMResult) -> str:
         return parse_sql_answer(answer)
 
-    def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        rows, reasons = self.variations(batch, ctx)
-        return explain_drops(expand_rows(batch, rows, self.no_output_reason), batch, reasons)
-
     def generate(self, batch: pd.DataFrame, ctx: Any) -> pd.DataFrame:
-        return self.variations(batch, ctx)[0]
-
-    def variations(self, batch: pd.DataFrame, ctx: Any) -> tuple[pd.DataFrame, list[Any]]:
-        """(the new rows with ``_parent``, each input row's drop reason)."""
         given = batch[ctx.cols.input_sql_key].tolist()
         sqls = [s.strip() if isinstance(s, str) else "" for s in given]
         schemas = [s if sql else None for s, sql in zip(self.row_schemas(batch, ctx), sqls)]
@@ -114,18 +105,17 @@ class SQLVariationGenerator(LLMDatabaseAccess, LLMGenerator):
                     if isinstance(s, str) else [] for i, s in enumerate(schemas)]
         kept_columns = {name: batch[ctx.cols[name]].tolist() for name in ("output_question_key", "output_evidence_key")
                         if ctx.cols.get(name) and ctx.cols[name] in batch.columns}
-        answers, reasons = [], []
+        answers = []
         for i, (cell, sql, schema, db_id, row) in enumerate(zip(given, sqls, schemas, self.db_ids(batch, ctx),
                                                                self.ask_each(ctx, requests))):
             own = {name: values[i] for name, values in kept_columns.items()}
             original = [{"output_sql_key": cell, "output_variation_key": "original", **own}] if self.keep_original else []
             if schema is None:
-                answers.append(original)
-                reasons.append("no SQL to vary")
+                answers.append(original or "no SQL to vary")
                 continue
             kept, why = ([], schema) if isinstance(schema, Reject) else \
                 self.usable_candidates(db_id, row, seen={self.sql_key(sql)})
+            # nothing to keep: the answer is the reason (a Reject, or the row's own drop reason)
             answers.append(why if isinstance(why, Reject) else
-                           original + [{"output_sql_key": s, "output_variation_key": kinds[k]} for k, s in kept])
-            reasons.append(why if isinstance(why, str) else None)
-        return self.answer_rows(answers, ctx.cols), reasons
+                           original + [{"output_sql_key": s, "output_variation_key": kinds[k]} for k, s in kept] or why)
+        return self.answer_rows(answers, ctx.cols)
