@@ -205,8 +205,9 @@ class Pipeline:
         if resume:
             logger.info("resuming from %s", cache_dir)
         settings = self.resource_settings()
+        kinds = resource_kinds()
         for kind, value in settings.items():  # e.g. the retriever's index: saved with the run's cache
-            key = resource_kinds()[kind].cache_key if kind in resource_kinds() else None
+            key = kinds[kind].cache_key if kind in kinds else None
             if key and isinstance(value, dict) and not value.get(key):
                 settings[kind] = {**value, key: str(cache_dir / "resources" / kind)}
         specs = {kind: ResourceSpec.of(kind, settings.get(kind)) for kind in {k for s in plan.steps

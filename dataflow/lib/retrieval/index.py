@@ -15,6 +15,7 @@ them against gold passage ids.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -39,20 +40,15 @@ class Hit:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words without English stop words: the tokens both passages and queries are indexed by."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stop = _stopwords(STOPWORDS_EN)
+    stop = _stopwords()
     return [w for w in _WORD.findall(text.lower()) if w not in stop]
 
 
-_STOP_CACHE: dict[int, frozenset[str]] = {}
+@functools.cache
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
 
-
-def _stopwords(words: Sequence[str]) -> frozenset[str]:
-    key = id(words)
-    if key not in _STOP_CACHE:
-        _STOP_CACHE[key] = frozenset(words)
-    return _STOP_CACHE[key]
+    return frozenset(STOPWORDS_EN)
 
 
 class BM25Index:

@@ -21,6 +21,13 @@ from dataflow.core.operator import Evaluator, Filter, InputColumn, Operator, Out
 from dataflow.core.registry import register_operator
 
 
+def row_db_ids(batch: pd.DataFrame, ctx: Any) -> list[str]:
+    """Each row's database id from ``input_db_id_key`` ('' when the binding is unset or the cell empty)."""
+    if not ctx.cols.get("input_db_id_key"):
+        return [""] * len(batch)
+    return [v if isinstance(v, str) else "" for v in batch[ctx.cols.input_db_id_key].tolist()]
+
+
 class DatabaseAccess:
     """Mixin of the operators that run SQL (LLM operators too): the database params, the databases of
     this process, each database's schema for prompts, and running a column of SQL.
@@ -69,10 +76,7 @@ class DatabaseAccess:
         return self._schemas[key]
 
     def db_ids(self, batch: pd.DataFrame, ctx: Any) -> list[str]:
-        """Each row's database id ('' when the binding is unset or the cell is empty)."""
-        if not ctx.cols.get("input_db_id_key"):
-            return [""] * len(batch)
-        return [v if isinstance(v, str) else "" for v in batch[ctx.cols.input_db_id_key].tolist()]
+        return row_db_ids(batch, ctx)
 
     def teardown(self) -> None:
         if self._databases is not None and self._pid == os.getpid():

@@ -79,12 +79,12 @@ class SQLDialectTranspiler(Generator):
 
     def generate(self, batch: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         from dataflow.lib.sql_parse import SQLParseError
+        from dataflow.operators.text2sql.execution import row_db_ids
 
-        db_ids = batch[ctx.cols.input_db_id_key].tolist() if ctx.cols.get("input_db_id_key") else [""] * len(batch)
         out: list[Any] = []
-        for sql, db_id in zip(batch[ctx.cols.input_sql_key].tolist(), db_ids):
+        for sql, db_id in zip(batch[ctx.cols.input_sql_key].tolist(), row_db_ids(batch, ctx)):
             try:
-                out.append(self.translate(sql, db_id if isinstance(db_id, str) else ""))
+                out.append(self.translate(sql, db_id))
             except SQLParseError as exc:
                 out.append(Reject(f"sql parse error: {exc}"))
             except LookupError as exc:
