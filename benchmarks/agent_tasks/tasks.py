@@ -3,8 +3,8 @@
 Each :class:`Task` names its folder here (``<name>/input.jsonl``), its domain, the request, whether no
 registered operator does it (``new_op``: the agent must write one), a checker ``check(out, inp) ->
 None | reason`` over the output rows (and the input rows, to say what should have survived), and a
-reference answer: the steps a correct plan has (``reference``) and, for a new operator, a correct file
-(``reference_op``). The references are not shown to the agent: tests use them to prove that each
+reference answer: the steps a correct plan has (``reference``) and, for a new operator, a right answer
+to the synthesis question (``reference_function``; ``reference_op`` is the file the agent makes of it). The references are not shown to the agent: tests use them to prove that each
 checker passes on a right pipeline and fails on the raw input, and to script a perfect model.
 """
 
@@ -29,9 +29,22 @@ class Task:
     check: Callable[[Rows, Rows], str | None]
     reference: list[dict[str, Any]]
     new_op: bool = False
-    reference_op: str = ""  # the source of a correct operator, for new_op tasks
+    reference_function: str = ""  # a right answer to the synthesis question, for new_op tasks
     new_kind: str = "filter"
     new_run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def new_name(self) -> str:
+        return self.reference[0]["op"].rpartition(":")[2] if self.new_op else ""
+
+    @property
+    def reference_op(self) -> str:
+        """The source of a right operator file, for new_op tasks."""
+        from dataflow.agent.synthesis import operator_file
+
+        if not self.new_op:
+            return ""
+        return operator_file(self.new_name, self.new_kind, self.request, self.new_run, self.reference_function)
 
     @property
     def input(self) -> Path:
@@ -171,106 +184,55 @@ def token_f1(pred: str, golds: list[str]) -> float:
     return best
 
 
-# ------------------------------------------------------------------------------ reference new operators
-OP_PHONE = '''import re
-
-from dataflow.core.operator import Filter, InputColumn
+# ------------------------------------------------------------------------ reference new operators' logic
+# What a right answer to the synthesis question is (a function of one value of the bound column); the
+# operator file around it is made as the agent makes it (dataflow.agent.synthesis.operator_file).
+FN_PHONE = '''import re
 
 PHONE = re.compile(r"\\b\\d{3}[-. ]\\d{3}[-. ]\\d{4}\\b")
 
 
-class DropPhoneNumbers(Filter):
-    """Drop rows whose text contains a phone number."""
-
-    input_key = InputColumn("text", "str")
-
-    def keep(self, batch, scores, ctx):
-        texts = batch[ctx.cols.input_key].fillna("").astype(str)
-        return [PHONE.search(t) is None for t in texts], "contains a phone number"
+def keep_row(value):
+    return PHONE.search(str(value or "")) is None
 '''
 
-OP_PRICE = '''from dataflow.core.operator import Filter, InputColumn
-
-
-def positive(value):
+FN_PRICE = '''def keep_row(value):
     try:
         return not isinstance(value, bool) and float(value) > 0
     except (TypeError, ValueError):
         return False
-
-
-class PositivePrice(Filter):
-    """Keep rows whose price is a positive number."""
-
-    input_key = InputColumn("price", "any", nullable=True)
-
-    def keep(self, batch, scores, ctx):
-        return [positive(v) for v in batch[ctx.cols.input_key]], "price is not a positive number"
 '''
 
-OP_SENTENCES = '''import re
-
-from dataflow.core.operator import Generator, InputColumn, OutputColumn
+FN_SENTENCES = '''import re
 
 END = re.compile(r"[.!?]+(?=\\s|$)")
 
 
-class SentenceCounter(Generator):
-    """Add the number of sentences of the text."""
-
-    input_key = InputColumn("text", "str")
-    output_key = OutputColumn("n_sentences", "int")
-
-    def generate(self, batch, ctx):
-        texts = batch[ctx.cols.input_key].fillna("").astype(str)
-        return {ctx.cols.output_key: [len(END.findall(t)) for t in texts]}
+def make_value(value):
+    return len(END.findall(str(value or "")))
 '''
 
-OP_QUESTION = '''from dataflow.core.operator import Filter, InputColumn
-
-
-class EndsWithQuestionMark(Filter):
-    """Keep rows whose question ends with a question mark."""
-
-    input_key = InputColumn("question", "str")
-
-    def keep(self, batch, scores, ctx):
-        texts = batch[ctx.cols.input_key].fillna("").astype(str)
-        return [t.rstrip().endswith("?") for t in texts], "does not end with a question mark"
+FN_QUESTION = '''def keep_row(value):
+    return str(value or "").rstrip().endswith("?")
 '''
 
-OP_EMAIL = '''import re
-
-from dataflow.core.operator import Filter, InputColumn
+FN_EMAIL = '''import re
 
 VALID = re.compile(r"^[\\w.+-]+@[\\w-]+(\\.[\\w-]+)+$")
 
 
-class ValidEmail(Filter):
-    """Keep rows whose email is a valid address."""
-
-    input_key = InputColumn("email", "str")
-
-    def keep(self, batch, scores, ctx):
-        values = batch[ctx.cols.input_key].fillna("").astype(str)
-        return [VALID.match(v) is not None for v in values], "not a valid email address"
+def keep_row(value):
+    return VALID.match(str(value or "")) is not None
 '''
 
-OP_TITLE = '''from dataflow.core.operator import InputColumn, Refiner
-
-
-class TitleCase(Refiner):
-    """Convert the text to title case."""
-
-    input_key = InputColumn("name", "str")
-
-    def refine_text(self, text):
-        return text.title()
+FN_TITLE = '''def rewrite(text):
+    return text.title()
 '''
 
 
-def new_op_step(path: str, run: dict[str, Any]) -> dict[str, Any]:
-    return {"op": f"ops/{path}", "params": {}, "run": run}
+def new_op_step(name: str, run: dict[str, Any]) -> dict[str, Any]:
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return {"op": f"ops/{snake}.py:{name}", "params": {}, "run": run}
 
 
 TASKS: list[Task] = [
@@ -378,30 +340,30 @@ TASKS: list[Task] = [
     Task("new_drop_phone", "general_text", "drop rows whose text contains a phone number",
          all_of(every(lambda r: not PHONE.search(r["text"]), "has a phone number"),
                 count_is(lambda inp: sum(not PHONE.search(r["text"]) for r in inp))),
-         [new_op_step("drop_phone_numbers.py:DropPhoneNumbers", {"input_key": "text"})],
-         new_op=True, reference_op=OP_PHONE, new_run={"input_key": "text"}),
+         [new_op_step("DropPhoneNumbers", {"input_key": "text"})],
+         new_op=True, reference_function=FN_PHONE, new_run={"input_key": "text"}),
     Task("new_positive_price", "general_text", "keep rows whose price field is a positive number",
          all_of(every(lambda r: positive_number(r["price"]), "price not positive", "price"),
                 count_is(lambda inp: sum(positive_number(r["price"]) for r in inp))),
-         [new_op_step("positive_price.py:PositivePrice", {"input_key": "price"})],
-         new_op=True, reference_op=OP_PRICE, new_run={"input_key": "price"}),
+         [new_op_step("PositivePrice", {"input_key": "price"})],
+         new_op=True, reference_function=FN_PRICE, new_run={"input_key": "price"}),
     Task("new_sentence_count", "general_text", "add a column n_sentences with the number of sentences of the text",
          new_column(lambda r: len(SENTENCE_END.findall(r["text"])), "n_sentences"),
-         [new_op_step("sentence_counter.py:SentenceCounter", {"input_key": "text", "output_key": "n_sentences"})],
-         new_op=True, reference_op=OP_SENTENCES, new_kind="generate",
+         [new_op_step("SentenceCounter", {"input_key": "text", "output_key": "n_sentences"})],
+         new_op=True, reference_function=FN_SENTENCES, new_kind="generate",
          new_run={"input_key": "text", "output_key": "n_sentences"}),
     Task("new_question_mark", "general_text", "keep only rows whose question ends with a question mark",
          all_of(every(lambda r: r["question"].rstrip().endswith("?"), "no question mark", "question"),
                 count_is(lambda inp: sum(r["question"].rstrip().endswith("?") for r in inp))),
-         [new_op_step("ends_with_question_mark.py:EndsWithQuestionMark", {"input_key": "question"})],
-         new_op=True, reference_op=OP_QUESTION, new_run={"input_key": "question"}),
+         [new_op_step("EndsWithQuestionMark", {"input_key": "question"})],
+         new_op=True, reference_function=FN_QUESTION, new_run={"input_key": "question"}),
     Task("new_valid_email", "general_text", "keep rows whose email field is a valid email address",
          all_of(every(lambda r: VALID_EMAIL.match(r["email"]) is not None, "invalid email", "email"),
                 count_is(lambda inp: sum(VALID_EMAIL.match(r["email"]) is not None for r in inp))),
-         [new_op_step("valid_email.py:ValidEmail", {"input_key": "email"})],
-         new_op=True, reference_op=OP_EMAIL, new_run={"input_key": "email"}),
+         [new_op_step("ValidEmail", {"input_key": "email"})],
+         new_op=True, reference_function=FN_EMAIL, new_run={"input_key": "email"}),
     Task("new_title_case", "general_text", "convert the name field to title case",
          all_of(every(lambda r: r["name"] == r["name"].title(), "not title case", "name"), count_is(len)),
-         [new_op_step("title_case.py:TitleCase", {"input_key": "name"})],
-         new_op=True, reference_op=OP_TITLE, new_kind="refine", new_run={"input_key": "name"}),
+         [new_op_step("TitleCase", {"input_key": "name"})],
+         new_op=True, reference_function=FN_TITLE, new_kind="refine", new_run={"input_key": "name"}),
 ]

@@ -23,6 +23,12 @@ from typing import Any
 
 #: Multiplier of the BM25 score of an operator whose required input columns are all in the data.
 INPUT_MATCH_BOOST = 1.25
+#: Multiplier of the BM25 score per word of the operator's name that the request says (names are the most
+#: telling metadata: "remove exact duplicate texts" is ExactDeduplicateFilter, not NgramHashDeduplicateFilter).
+NAME_MATCH_BOOST = 1.3
+#: Words of operator names that say nothing about what an operator is for.
+_GENERIC_NAME_WORDS = frozenset({"filter", "refin", "refiner", "generator", "evaluator", "remov", "remover", "text", "sampl", "agentic",
+                                 "rag", "code", "sql", "text2sql", "reason", "answer"})
 #: Params a prompt does not need to see: the operator's defaults are right for a plan.
 HIDDEN_PARAMS = frozenset({"prompt_template", "system_prompt", "max_tokens", "llm_serving"})
 MAX_SHOWN_PARAMS = 6
@@ -144,11 +150,13 @@ class Catalog:
         query = expand_query(stem_text(" ".join([request, *(c.replace("_", " ") for c in columns)])))
         hits = self.index().search([query], k=len(self.entries))[0]
         available = set(columns)
+        said = set(stem_text(request).split())
 
         def score(hit: Any) -> float:
             needed = {v["default"] for v in self.entries[hit.id].required_inputs.values()}
             fits = available and None not in needed and needed <= available
-            return hit.score * (INPUT_MATCH_BOOST if fits else 1.0)
+            named = sum(_says(said, w) for w in set(stem_text(hit.id).split()) - _GENERIC_NAME_WORDS)
+            return hit.score * (INPUT_MATCH_BOOST if fits else 1.0) * NAME_MATCH_BOOST ** named
 
         ranked = sorted(hits, key=lambda h: (-score(h), h.id))
         return [self.entries[h.id] for h in ranked[:n]]
@@ -156,6 +164,13 @@ class Catalog:
     @staticmethod
     def render(entries: Iterable[CatalogEntry]) -> str:
         return "\n".join(e.render() for e in entries)
+
+
+def _says(words: set[str], name_word: str) -> bool:
+    """Whether the request's stemmed ``words`` say ``name_word`` (or a longer or shorter form of it:
+    "extract" and "extraction")."""
+    return any(w == name_word or (min(len(w), len(name_word)) >= 5 and (w.startswith(name_word)
+               or name_word.startswith(w))) for w in words)
 
 
 def expand_query(stemmed: str) -> str:

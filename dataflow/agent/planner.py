@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,22 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
     profile = profile_data(input)
     log.decision("profile", profile=profile.as_dict())
     catalog = Catalog.from_registry()
+    if serving is None:
+        from dataflow.serving import create_serving
+
+        serving = create_serving(None)
+    if current is None:
+        return _build_stepwise(request, input, spec_path, profile, catalog, log, serving=serving, rows=rows,
+                               max_rounds=max_rounds, time_limit_s=time_limit_s, allow_new=allow_new,
+                               sandbox=sandbox)
+    # A refinement: the whole spec under one schema, since the model edits steps it can see.
     shortlist = catalog.shortlist(request, profile.column_names, n=shortlist_size)
-    fixed: list[dict[str, Any]] = []
-    if current is not None:
-        if source is not None and source.parent != spec_path.resolve().parent:
-            current = {**current, "steps": [_absolute_op(s, source.parent) for s in current["steps"]]}
-        in_use = [s.get("op") for s in current["steps"] if isinstance(s, dict)]
-        shortlist += [catalog[n] for n in dict.fromkeys(in_use) if n in catalog.entries
-                      and all(e.name != n for e in shortlist)]
-        fixed = [s for s in current["steps"] if isinstance(s, dict) and s.get("op") not in catalog.entries]
+    if source is not None and source.parent != spec_path.resolve().parent:
+        current = {**current, "steps": [_absolute_op(s, source.parent) for s in current["steps"]]}
+    in_use = [s.get("op") for s in current["steps"] if isinstance(s, dict)]
+    shortlist += [catalog[n] for n in dict.fromkeys(in_use) if n in catalog.entries
+                  and all(e.name != n for e in shortlist)]
+    fixed = [s for s in current["steps"] if isinstance(s, dict) and s.get("op") not in catalog.entries]
     log.decision("shortlist", ops=[e.name for e in shortlist])
     if not shortlist and not fixed and not allow_new:
         return _fail(log, "no operator in the catalogue matches the request; say it with other words", 0, [])
@@ -129,16 +137,11 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
     except ValueError as exc:
         return _fail(log, str(exc), 0, [])
     log.decision("schema", ops=built.ops, notes=built.notes())
-    if serving is None:
-        from dataflow.serving import create_serving
-
-        serving = create_serving(None)
     from dataflow.core.llm_types import LLMRequest
 
     catalogue = Catalog.render(catalog[name] for name in built.ops)
-    prompt = (_plan_prompt(request, profile.to_text(), catalogue, allow_new) if current is None
-              else _refine_prompt(request, profile.to_text(), catalogue, current["steps"], allow_new))
-    base = [{"role": "user", "content": prompt}]
+    base = [{"role": "user", "content": _refine_prompt(request, profile.to_text(), catalogue, current["steps"],
+                                                        allow_new)}]
     messages = list(base)
     findings: list[str] = []
     for round_no in range(1, max_rounds + 1):
@@ -151,14 +154,9 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
         if steps is not None:
             steps, written, findings = _synthesize(steps, input, spec_path.parent, rows, serving, log, sandbox)
         if steps is not None:
-            spec = {**(current or {}), "name": spec_path.stem, "input": str(input),
-                    "output": str(spec_path.with_name(f"{spec_path.stem}.output.jsonl")), "steps": steps}
-            report = _dry_run(spec, input, spec_path.parent, catalog, rows=rows, serving=serving,
-                              time_limit_s=time_limit_s)
-            idle = _filters_that_did_nothing(report, catalog) if round_no == 1 < max_rounds else None
-            if report.ok and idle:
-                report.ok, report.problems = False, [idle]
-            log.decision("dry_run", round=round_no, spec=spec, ok=report.ok, findings=report.as_dict())
+            spec = {**current, **_spec_head(spec_path, input), "steps": steps}
+            report, _ = _prove(spec, input, spec_path, catalog, log, round_no, max_rounds, rows=rows,
+                               serving=serving, time_limit_s=time_limit_s)
             if report.ok:
                 return _succeed(log, spec, spec_path, round_no, _report(spec, report, catalog, written))
             findings = report.problems
@@ -167,6 +165,148 @@ def _session(request: str, input: Path, spec_path: Path, current: dict[str, Any]
                     {"role": "user", "content": _repair_prompt(findings)}]
     return _fail(log, f"no working pipeline after {max_rounds} round(s); the last attempt's problems:\n"
                       + "\n".join(f"- {f}" for f in findings), max_rounds, findings)
+
+
+@dataclass
+class _Slot:
+    """One action of the request and what the plan holds for it (see :mod:`dataflow.agent.decide`)."""
+
+    action: str
+    effect: str  # a key of decide.EFFECTS
+    op: str | None = None  # the chosen catalogue operator, decide.NONE for a new one, None: not chosen yet
+    step: dict[str, Any] | None = None  # the filled step, None: to be (re)made
+    excluded: set[str] = field(default_factory=set)  # operators that failed for this action
+    findings: list[str] = field(default_factory=list)  # what went wrong last time, for the next question
+    refilled: bool = False
+    written: str | None = None  # the file operator made for it
+
+
+def _build_stepwise(request: str, input: Path, spec_path: Path, profile: Any, catalog: Any, log: SessionLog, *,
+                    serving: Any, rows: int, max_rounds: int, time_limit_s: float, allow_new: bool,
+                    sandbox: Any) -> AgentResult:
+    """:func:`build_pipeline`'s loop: actions, then per action an operator chosen and filled (or written),
+    then the dry run; a round's findings send the actions they concern back to be filled again, then to
+    be chosen again without the operator that failed."""
+    from dataflow.agent.decide import Unusable, split_request
+
+    slots: list[_Slot] | None = None
+    findings: list[str] = []
+    for round_no in range(1, max_rounds + 1):
+        try:
+            if slots is None:
+                slots = [_Slot(a, e) for a, e in split_request(request, serving, log, system=SYSTEM_PROMPT)]
+            steps = _make_steps(slots, request, input, spec_path.parent, profile, catalog, log, serving=serving,
+                                rows=rows, allow_new=allow_new, sandbox=sandbox)
+        except Unusable as exc:
+            findings = [str(exc)]
+            log.decision("repair", round=round_no, findings=findings)
+            continue
+        written = [s.written for s in slots if s.written]
+        spec = {**_spec_head(spec_path, input), "steps": steps}
+        expect = [c for step in steps if _kind(step, catalog) in ("generate", "evaluate")
+                  for c in _written(step, catalog)]
+        report, idle = _prove(spec, input, spec_path, catalog, log, round_no, max_rounds, rows=rows,
+                              serving=serving, time_limit_s=time_limit_s, expect_columns=expect)
+        if report.ok:
+            return _succeed(log, spec, spec_path, round_no, _report(spec, report, catalog, written))
+        findings = report.problems
+        _send_back(slots, findings, rechoose=bool(idle))
+        log.decision("repair", round=round_no, findings=findings)
+    return _fail(log, f"no working pipeline after {max_rounds} round(s); the last attempt's problems:\n"
+                      + "\n".join(f"- {f}" for f in findings), max_rounds, findings)
+
+
+def _make_steps(slots: list[_Slot], request: str, input: Path, spec_dir: Path, profile: Any, catalog: Any,
+                log: SessionLog, *, serving: Any, rows: int, allow_new: bool, sandbox: Any) -> list[dict[str, Any]]:
+    """The steps for ``slots``, deciding what is not decided yet; an action whose new operator is refused
+    raises :class:`~dataflow.agent.decide.Unusable` (and is sent back to be chosen again)."""
+    from dataflow.agent.decide import (
+        NONE,
+        Unusable,
+        candidates_for,
+        choose_operator,
+        describe_new_operator,
+        fill_step,
+    )
+    from dataflow.agent.synthesis import synthesize_operator
+
+    columns = list(profile.column_names)
+    text = profile.to_text()
+    steps: list[dict[str, Any]] = []
+    for slot in slots:
+        if slot.step is None:
+            if slot.op is None:
+                options = candidates_for(catalog, slot.action, columns, slot.effect, slot.excluded)
+                slot.op = (choose_operator(slot.action, request, options, columns, serving, log, system=SYSTEM_PROMPT,
+                                           findings=slot.findings, allow_none=allow_new) if options else NONE)
+                if slot.op == NONE and not allow_new:
+                    raise Unusable(f"no operator in the catalogue does '{slot.action}'")
+            if slot.op == NONE:
+                new = describe_new_operator(slot.action, slot.effect, request, columns, text, serving, log,
+                                            system=SYSTEM_PROMPT)
+                made = synthesize_operator(new["describe"], new["kind"], new["run"], _sample_rows(input, min(rows, 20)),
+                                           serving=serving, spec_dir=spec_dir, class_name=new["name"], log=log,
+                                           sandbox=sandbox, findings=slot.findings)
+                if not made.ok:
+                    slot.op, slot.findings = None, [f"the new operator for it was refused: {r}" for r in made.reasons]
+                    raise Unusable(f"the new operator for '{slot.action}' was refused: " + "; ".join(made.reasons))
+                slot.step, slot.written = {"op": made.op, "params": {}, "run": new["run"]}, made.op
+            else:
+                slot.step = fill_step(catalog[slot.op], slot.action, request, columns, text, serving, log,
+                                      system=SYSTEM_PROMPT, findings=slot.findings)
+        if slot.step not in steps:  # two actions answered by the same step (e.g. "collapse spaces and strip")
+            steps.append(slot.step)
+        columns += [c for c in _written(slot.step, catalog) if c not in columns]
+    return steps
+
+
+def _send_back(slots: list[_Slot], findings: list[str], *, rechoose: bool = False) -> None:
+    """Mark the actions ``findings`` concern (those naming their step or operator; all when none is named)
+    to be made again: refilled the first time, then chosen again without the operator; a written operator,
+    or ``rechoose``, is chosen again at once."""
+    from dataflow.agent.decide import NONE
+
+    def concerns(index: int, slot: _Slot) -> bool:
+        return any(re.search(rf"\bstep {index}\b", f) or (slot.step and str(slot.step["op"]) in f) for f in findings)
+
+    hit = [s for i, s in enumerate(slots, 1) if concerns(i, s)] or slots
+    for slot in hit:
+        slot.findings = list(findings)
+        if rechoose or slot.written or slot.op == NONE:
+            slot.op, slot.step, slot.written = None, None, None
+        elif not slot.refilled:
+            slot.step, slot.refilled = None, True
+        else:
+            slot.excluded.add(slot.op)
+            slot.op, slot.step, slot.refilled = None, None, False
+
+
+def _kind(step: dict[str, Any], catalog: Any) -> str | None:
+    entry = catalog.entries.get(step["op"])
+    return entry.kind if entry else ("generate" if step.get("run", {}).get("output_key") else None)
+
+
+def _written(step: dict[str, Any], catalog: Any) -> list[str]:
+    from dataflow.agent.decide import written_columns
+
+    return written_columns(step, catalog.entries.get(step["op"]))
+
+
+def _spec_head(spec_path: Path, input: Path) -> dict[str, Any]:
+    return {"name": spec_path.stem, "input": str(input),
+            "output": str(spec_path.with_name(f"{spec_path.stem}.output.jsonl"))}
+
+
+def _prove(spec: dict[str, Any], input: Path, spec_path: Path, catalog: Any, log: SessionLog, round_no: int,
+           max_rounds: int, **dry: Any) -> tuple[Any, str | None]:
+    """The dry run of ``spec`` (recorded) and, in the first of several rounds, the finding that its filters
+    dropped nothing, which then counts as a problem."""
+    report = _dry_run(spec, input, spec_path.parent, catalog, **dry)
+    idle = _filters_that_did_nothing(report, catalog) if round_no == 1 < max_rounds else None
+    if report.ok and idle:
+        report.ok, report.problems = False, [idle]
+    log.decision("dry_run", round=round_no, spec=spec, ok=report.ok, findings=report.as_dict())
+    return report, idle
 
 
 def _filters_that_did_nothing(report: Any, catalog: Any) -> str | None:
@@ -198,7 +338,7 @@ def _synthesize(steps: list[dict[str, Any]], input: Path, spec_dir: Path, rows: 
             continue
         run = {k: v for k, v in step["run"].items() if v is not None}
         made = synthesize_operator(step["describe"], step["kind"], run, sample, serving=serving, spec_dir=spec_dir,
-                                   log=log, sandbox=sandbox)
+                                   class_name=step["name"], log=log, sandbox=sandbox)
         if not made.ok:
             return None, written, [f"the new operator for '{step['describe'][:80]}' was refused: {r}"
                                    for r in made.reasons]
@@ -263,17 +403,10 @@ def _op_file(step: dict[str, Any]) -> Path | None:
 
 
 NEW_HINT = ('\nOnly for a part of the request that none of the operators above can do, a step '
-            '{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "<what it must do>", '
+            '{"op": "NEW", "name": <ClassName>, "kind": "filter" | "generate" | "refine", "describe": "<what it must do>", '
             '"run": {"input_key": <column>, "output_key": <new column or null>}} asks for a new operator to be '
             'written (slow; a pipeline with a NEW step cannot also have LLM steps). Never use NEW for what an '
             'operator above does.')
-
-
-def _plan_prompt(request: str, profile: str, catalogue: str, allow_new: bool = False) -> str:
-    return (f"Request: {request}\n\n{profile}\n\nOperator catalogue (name [kind, domain]: what it does; run "
-            f"bindings with their defaults; params with their defaults):\n{catalogue}\n\n"
-            'Write the pipeline as {"steps": [{"op": ..., "params": {...}, "run": {...}}, ...]}.'
-            + (NEW_HINT if allow_new else ""))
 
 
 def _refine_prompt(request: str, profile: str, catalogue: str, steps: list[Any], allow_new: bool) -> str:

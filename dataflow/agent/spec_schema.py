@@ -19,7 +19,7 @@ where each step is one of (``anyOf``) the per-operator step schemas::
   known columns (an ``enum``: the data's columns plus the default output columns of the shortlisted
   operators, so a later step can read what an earlier one writes), or null when the binding is
   optional; required inputs must be given. An output binding's value is a free, bounded column name.
-* with ``allow_new``, one more alternative: ``{"op": "NEW", "kind": ..., "describe": ..., "run":
+* with ``allow_new``, one more alternative: ``{"op": "NEW", "name": ..., "kind": ..., "describe": ..., "run":
   {"input_key": <known column>, "output_key": <column or null>}}``, a step for an operator the agent
   must write (:mod:`dataflow.agent.synthesis`) when none in the shortlist does the transformation.
 
@@ -105,18 +105,31 @@ def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *
     return out
 
 
+def step_body_schema(entry: CatalogEntry, known: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``{"params": ..., "run": ...}`` of one step running ``entry`` with the columns ``known`` (the
+    stepwise planner's fill question), and the params left out (name -> why)."""
+    params, dropped = _params_schema(entry)
+    lost = sorted(set(entry.params.get("required", [])) & set(dropped))
+    if lost:
+        raise ValueError(f"{entry.name}: required param(s) {', '.join(lost)} cannot be expressed")
+    return ({"type": "object", "properties": {"params": params, "run": _run_schema(entry, list(known))},
+             "required": ["params", "run"], "additionalProperties": False}, dropped)
+
+
 def new_step_schema(known: list[str]) -> dict[str, Any]:
-    """A step asking for a new operator: its kind, what it must do, the column it reads and the one it writes."""
+    """A step asking for a new operator: its class name, kind, what it must do, the column it reads and the
+    one it writes."""
     return {
         "type": "object",
         "properties": {
-            "op": {"const": NEW_OP}, "kind": {"enum": ["filter", "generate", "refine"]},
+            "op": {"const": NEW_OP}, "name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9]{2,39}$"},
+            "kind": {"enum": ["filter", "generate", "refine"]},
             "describe": {"type": "string", "maxLength": MAX_PARAM_CHARS},
             "run": {"type": "object", "properties": {"input_key": {"enum": list(known)},
                                                       "output_key": {"anyOf": [_COLUMN_NAME, {"type": "null"}]}},
                     "required": ["input_key"], "additionalProperties": False},
         },
-        "required": ["op", "kind", "describe", "run"],
+        "required": ["op", "name", "kind", "describe", "run"],
         "additionalProperties": False,
     }
 

@@ -1,9 +1,12 @@
 """Operator synthesis: when no registered operator does what a request needs, the model writes one.
 
-A planned step may be ``{"op": "NEW", "kind": "filter" | "generate" | "refine", "describe": "...",
-"run": {"input_key": <column>, "output_key": <column>}}``. :func:`synthesize_operator` then asks the
-model for one Python file defining one class on the operator base classes (:data:`TEMPLATE` shows it
-how), plus a few ``assert`` tests over the user's sample rows, and accepts the file only when:
+The planner asks for a new operator with a kind (``filter``, ``generate`` or ``refine``), a class name,
+what it must do and its bindings. :func:`synthesize_operator` asks the model for one plain Python
+function of one value of the bound column (:data:`FUNCTIONS`: ``keep_row(value)``, ``make_value(value)``
+or ``rewrite(text)``) and a few ``assert`` tests of it, as Markdown code blocks (a 1.5B model writes
+code far better as code than as a JSON string, where it garbles escapes). :func:`operator_file` wraps
+the function in a module with one class on the operator base classes (the plumbing is ours, so a small
+model cannot get the batch API wrong), and the file is accepted only when:
 
 (a) :func:`check_source` finds nothing: imports only from :data:`ALLOWED_IMPORTS`; no call or mention of
     ``open``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``, ... (:data:`FORBIDDEN_NAMES`);
@@ -64,35 +67,6 @@ BASES = frozenset({"Filter", "Generator", "Refiner", "Evaluator"})
 BASE_MODULES = ("__init__.py", "core/__init__.py", "core/bindings.py", "core/errors.py", "core/operator.py",
                 "core/registry.py", "core/resources.py", "core/context.py")
 MAX_SOURCE_CHARS = 6000
-
-TEMPLATE = '''\
-import re
-
-import numpy as np
-
-from dataflow.core.operator import Filter, Generator, InputColumn, OutputColumn, Refiner
-
-
-class KeepLongLines(Filter):
-    """Keep rows whose text has at least ``min_chars`` characters."""
-
-    input_key = InputColumn("text", "str")     # the column it reads (bound in the spec's run)
-    output_key = OutputColumn("n_chars", "int")  # optional for a Filter: a score column it writes
-
-    def __init__(self, min_chars: int = 10):     # params: simple typed keyword arguments
-        super().__init__()
-        self.min_chars = min_chars
-
-    def score(self, batch, ctx):                 # batch: a pandas DataFrame of rows
-        return batch[ctx.cols.input_key].fillna("").str.len().to_numpy()
-
-    def keep(self, batch, scores, ctx):          # a boolean mask, or (mask, reason)
-        return scores >= self.min_chars, f"fewer than {self.min_chars} characters"
-
-# A Generator adds a column:  def generate(self, batch, ctx): return {ctx.cols.output_key: [...one per row]}
-# A Refiner rewrites text:    def refine_text(self, text): return text.strip()   (input_key = InputColumn("text", "str"))
-'''
-
 
 @dataclass
 class Synthesized:
@@ -201,6 +175,7 @@ import pandas as pd
 from dataflow.core.context import StepContext as _StepContext
 _module = _types.ModuleType("synthesized_operator")
 exec(compile(_SOURCE, "synthesized_operator.py", "exec"), _module.__dict__)
+globals().update({_k: _v for _k, _v in vars(_module).items() if not _k.startswith("_")})
 Op = getattr(_module, _CLASS)
 ROWS = _json.loads(_ROWS)
 BINDINGS = _json.loads(_BINDINGS)
@@ -224,8 +199,9 @@ def test_in_sandbox(source: str, class_name: str, tests: list[str], rows: list[d
                     memory_mb: int = 1024) -> tuple[str, str]:
     """Run the operator on ``rows`` and ``tests`` in the sandbox: (status, log); status ``pass`` or not.
 
-    The tests see ``Op`` (the class), ``ROWS`` (the sample rows), ``OUT`` (what the operator made of
-    them with the step's bindings ``run``) and ``run_op(rows, params=None, **bindings)``."""
+    The tests see the module's own names (the model's function), ``Op`` (the class), ``ROWS`` (the sample
+    rows), ``OUT`` (what the operator made of them with the step's bindings ``run``) and
+    ``run_op(rows, params=None, **bindings)``."""
     from dataflow.sandbox import Limits, Sandbox
 
     root = Path(__file__).resolve().parents[1]
@@ -274,78 +250,143 @@ def _check_test(test: str) -> tuple[None, list[str]]:
 
 
 # ---------------------------------------------------------------------------------------- the model's part
-ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string"},  # no maxLength: llama.cpp cannot build a grammar that long
-        "tests": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 5},
-    },
-    "required": ["code", "tests"],
-    "additionalProperties": False,
+#: What the model writes for each kind: one function of one value of the bound input column.
+FUNCTIONS = {
+    "filter": ("keep_row", "value", "returns True to keep the row, False to drop it"),
+    "generate": ("make_value", "value", "returns the new column's value for the row"),
+    "refine": ("rewrite", "text", "returns the rewritten text (called for text values only)"),
 }
+_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)```", re.S)
 
 
-def synthesis_prompt(describe: str, kind: str, run: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    sample = "\n".join(json.dumps(r, ensure_ascii=False, default=str)[:300] for r in rows[:5])
+def synthesis_prompt(describe: str, kind: str, run: dict[str, Any], rows: list[dict[str, Any]],
+                     findings: list[str] = ()) -> str:
+    function, arg, returns = FUNCTIONS[kind]
+    column = run.get("input_key") or "text"
+    values = "\n".join(f"  {json.dumps(r.get(column), ensure_ascii=False, default=str)[:160]}" for r in rows[:6])
+    earlier = "".join(f"\nAn earlier attempt was refused: {f}" for f in findings)
     return (
-        f"No existing operator does this, so write one. What it must do: {describe}\n"
-        f"Kind: {kind} (a subclass of {KINDS.get(kind, 'Filter')}). Its bindings in the spec: {json.dumps(run)}.\n"
-        f"Sample rows of the data:\n{sample}\n\nFollow this template (one file, one class):\n{TEMPLATE}\n"
-        "Rules: import only re, math, string, collections, itertools, functools, unicodedata, json, statistics, "
-        "datetime, numpy, pandas and dataflow.core.operator; no file, network or process access; no dunder "
-        "names besides __init__; nothing at the top level but imports, the class, functions and constants.\n"
-        "Also write 1 to 5 one-line Python assert tests. They can use ROWS (the sample rows), OUT (the rows "
-        "the operator outputs for ROWS: the kept rows of a filter, with its new columns) and "
-        "run_op(rows) (the same for other rows, e.g. run_op([{\"text\": \"...\"}])).\n"
-        'Answer as JSON: {"code": "...", "tests": ["assert ...", ...]}.'
+        f"Write a Python function for a data pipeline. What it is for: {describe}\n\n"
+        f"def {function}({arg}):  # {returns}\n\n"
+        f"`{arg}` is the value of one row's column \"{column}\"; values in the data:\n{values}\n{earlier}\n"
+        "Use only the modules re, math, string, collections, itertools, functools, unicodedata, json, statistics "
+        "and datetime; no files, network or processes; no names with double underscores.\n"
+        "Answer with two Python code blocks: first the function (with its imports), then 2 to 4 assert lines "
+        f"testing it on example values, e.g. assert {function}(...) == ..."
     )
 
 
+def read_function(text: str, kind: str) -> tuple[str, list[str], list[str]]:
+    """The model's answer -> (the function's module source, its assert tests, reasons it is unusable).
+
+    The answer is Markdown with code blocks (a plain code answer counts as one block): top-level ``assert``
+    statements become tests, wherever they are; the rest is the function's module source."""
+    function = FUNCTIONS[kind][0]
+    blocks = _FENCE.findall(text or "")
+    code, tests = [], []
+    for block in blocks or [text or ""]:
+        try:
+            tree = ast.parse(block)
+        except SyntaxError as exc:
+            return "", [], [f"a code block does not parse: line {exc.lineno}: {exc.msg}" if blocks else
+                            "the answer has no Python code block"]
+        for node in tree.body:
+            (tests if isinstance(node, ast.Assert) else code).append(_node_source(block, node))
+    source = "\n\n".join(code).strip()
+    if not any(isinstance(n, ast.FunctionDef) and n.name == function for n in ast.parse(source).body):
+        return "", [], [f"the answer defines no function {function}(...) at the top level"]
+    return source, tests[:5], []
+
+
+def operator_file(class_name: str, kind: str, describe: str, run: dict[str, Any], function_source: str) -> str:
+    """The operator module around the model's function: a class on the operator base classes that applies
+    it to the bound input column. The model writes the logic; the plumbing is ours, so it is right."""
+    function = FUNCTIONS[kind][0]
+    tree = ast.parse(function_source)
+    imports = [_node_source(function_source, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    body = [_node_source(function_source, n) for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    column = run.get("input_key") or "text"
+    doc = " ".join(describe.split()).replace('"', "'")
+    if kind == "filter":
+        names, extra = "Filter, InputColumn", ["import numpy as np"]
+        members = (f"    input_key = InputColumn({column!r}, \"any\", nullable=True)\n\n"
+                   "    def score(self, batch, ctx):\n"
+                   f"        return np.array([bool({function}(v)) for v in batch[ctx.cols.input_key]], dtype=bool)\n\n"
+                   "    def keep(self, batch, scores, ctx):\n"
+                   f"        return scores, {doc[:120]!r}\n")
+    elif kind == "generate":
+        names, extra = "Generator, InputColumn, OutputColumn", []
+        members = (f"    input_key = InputColumn({column!r}, \"any\", nullable=True)\n"
+                   f"    output_key = OutputColumn({run.get('output_key') or 'value'!r})\n\n"
+                   "    def generate(self, batch, ctx):\n"
+                   f"        return {{ctx.cols.output_key: [{function}(v) for v in batch[ctx.cols.input_key]]}}\n")
+    else:
+        names, extra = "InputColumn, Refiner", []
+        members = (f"    input_key = InputColumn({column!r}, \"str\", nullable=True)\n\n"
+                   f"    def refine_text(self, text):\n        return {function}(text)\n")
+    head = "\n".join(dict.fromkeys([*imports, *extra]))
+    return (f'"""{doc}\n\nWritten by the DataFlow agent: the function {function} is the model\'s; it passed the '
+            'static check and its tests in the sandbox."""\n\n'
+            + (head + "\n\n" if head else "") + f"from dataflow.core.operator import {names}\n\n\n"
+            + "\n\n\n".join(body) + "\n\n\n"
+            + f'class {class_name}({KINDS[kind]}):\n    """{doc}"""\n\n' + members)
+
+
+def _node_source(source: str, node: ast.stmt) -> str:
+    lines = source.splitlines()
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return "\n".join(lines[first - 1:node.end_lineno])
+
+
 def synthesize_operator(describe: str, kind: str, run: dict[str, Any], rows: list[dict[str, Any]], *,
-                        serving: Any, spec_dir: str | Path, log: Any = None, max_attempts: int = 2,
-                        sandbox: Any = None, max_tokens: int = 1500) -> Synthesized:
-    """Ask the model for an operator doing ``describe``; check, test and write it (module docstring)."""
+                        serving: Any, spec_dir: str | Path, class_name: str = "NewOperator", log: Any = None,
+                        max_attempts: int = 2, sandbox: Any = None, max_tokens: int = 700,
+                        findings: list[str] = ()) -> Synthesized:
+    """Ask the model for the function doing ``describe``; wrap, check, test and write it (module docstring)."""
     from dataflow.core.llm_types import LLMRequest
 
-    messages = [{"role": "user", "content": synthesis_prompt(describe, kind, run, rows)}]
+    kind = kind if kind in FUNCTIONS else "filter"
+    messages = [{"role": "user", "content": synthesis_prompt(describe, kind, run, rows, list(findings))}]
     reasons: list[str] = []
     for attempt in range(1, max_attempts + 1):
-        call = LLMRequest(messages=messages, json_schema=ANSWER_SCHEMA, max_tokens=max_tokens,
-                          system="You write small, safe Python operators for the DataFlow framework.")
-        number = log.prompt(call.chat_messages(), ANSWER_SCHEMA, purpose="synthesis") if log else 0
+        call = LLMRequest(messages=messages, max_tokens=max_tokens,
+                          system="You write small, correct, safe Python functions.")
+        number = log.prompt(call.chat_messages(), None, purpose="synthesis") if log else 0
         result = serving.generate([call])[0]
         if log:
             log.answer(number, result.text, result.error)
-        source, tests, reasons = _read_synthesis(result)
-        class_name = None
-        if not reasons:
-            class_name, reasons = check_operator(source, tests, rows, run=run, sandbox=sandbox)
+        source, tests = "", []
+        if result.error:
+            reasons = [f"the answer was not usable: {result.error}"]
+        else:
+            function, tests, reasons = read_function(result.text, kind)
+            if not reasons:
+                source = operator_file(class_name, kind, describe, run, function)
+                tests = [*tests, _kind_test(kind, run)]
+                _, reasons = check_operator(source, tests, rows, run=run, sandbox=sandbox)
         if log:
             log.decision("synthesis", attempt=attempt, describe=describe, class_name=class_name, ok=not reasons,
-                         reasons=reasons)
-        if not reasons and class_name:
+                         reasons=reasons, source=source)
+        if not reasons:
             path = Path(spec_dir) / "ops" / f"{_snake(class_name)}.py"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(source.rstrip() + "\n", encoding="utf-8")
             return Synthesized(True, f"ops/{path.name}:{class_name}", class_name, str(path), source, tests,
                                attempts=attempt)
         messages = [*messages[:1], {"role": "assistant", "content": result.text or ""},
-                    {"role": "user", "content": "That operator was refused:\n" + "\n".join(f"- {r}" for r in reasons)
-                     + "\nWrite a corrected one."}]
+                    {"role": "user", "content": "That function was refused:\n" + "\n".join(f"- {r}" for r in reasons)
+                     + "\nWrite a corrected one, again as two code blocks."}]
     return Synthesized(False, reasons=reasons, attempts=max_attempts)
 
 
-def _read_synthesis(result: Any) -> tuple[str, list[str], list[str]]:
-    if result.error:
-        return "", [], [f"the answer was not usable: {result.error}"]
-    try:
-        answer = result.parsed if result.parsed is not None else json.loads(result.text or "")
-    except ValueError as exc:
-        return "", [], [f"the answer is not JSON ({exc})"]
-    if not (isinstance(answer, dict) and isinstance(answer.get("code"), str) and isinstance(answer.get("tests"), list)
-            and all(isinstance(t, str) for t in answer["tests"])):
-        return "", [], ['the answer must be {"code": "...", "tests": ["assert ...", ...]}']
-    return answer["code"], answer["tests"][:5], []
+def _kind_test(kind: str, run: dict[str, Any]) -> str:
+    """The test every synthesized operator passes besides the model's: it runs on every sample row and
+    gives what its kind promises."""
+    if kind == "generate":
+        return f"assert len(OUT) == len(ROWS) and all({run.get('output_key') or 'value'!r} in r for r in OUT)"
+    if kind == "refine":
+        return "assert len(OUT) == len(ROWS)"
+    return "assert isinstance(OUT, list)"
 
 
 def _snake(name: str) -> str:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dataflow.agent.catalog import Catalog
 from dataflow.core.pipeline import Pipeline
-from tests.operators.reasoning.scripted_serving import ScriptedServing
+from tests.agent.scripted import agent_model, function_answer
 
 pytest.importorskip("bm25s")
 
@@ -60,14 +61,18 @@ def test_each_checker_passes_the_reference_and_fails_the_raw_input(name, tmp_pat
 
 
 def perfect_model(task):
-    """A serving answering the planning call with the task's reference and a synthesis call with its file."""
-    if task.new_op:
-        plan = {"steps": [{"op": "NEW", "kind": task.new_kind, "describe": task.request, "run": task.new_run}]}
-    else:
-        plan = {"steps": task.reference}
-    source = json.dumps({"code": task.reference_op, "tests": ["assert isinstance(OUT, list)"]})
-    return ScriptedServing(lambda call: source if "code" in (call.schema or {}).get("properties", {})
-                           else json.dumps(plan))
+    """A serving answering each of the agent's questions with the task's reference: its one action, the
+    reference operator (or NONE and the reference function)."""
+    step = task.reference[0]
+    effect = {"filter": "drop rows", "refine": "rewrite text", "generate": "add a column"}[task.new_kind]
+    if not task.new_op:
+        kind = Catalog.from_registry()[step["op"]].kind
+        effect = {"dedup": "drop rows", "filter": "drop rows", "refine": "rewrite text"}.get(kind, "add a column")
+    return agent_model(
+        effect=effect, choose=[{"op": "NONE" if task.new_op else step["op"]}],
+        fill=[{"params": step["params"], "run": step["run"]}],
+        new=[{"name": task.new_name, **task.new_run}],
+        code=[function_answer(task.reference_function, ["assert isinstance(OUT, list)"])])
 
 
 @pytest.mark.parametrize("name", ["min_words", "sql_parse", "new_positive_price", "new_sentence_count"])
@@ -80,8 +85,8 @@ def test_a_perfect_model_succeeds_through_dataflow_run_and_the_checker(name, tmp
 
 def test_a_wrong_pipeline_fails_at_the_checker(tmp_path):
     task = TASKS["min_words"]
-    wrong = ScriptedServing(lambda call: json.dumps({"steps": [
-        {"op": "WordNumberFilter", "params": {"min_words": 2}, "run": {"input_key": "text"}}]}))
+    wrong = agent_model(choose=[{"op": "WordNumberFilter"}], fill=[{"params": {"min_words": 2},
+                                                                    "run": {"input_key": "text"}}])
     outcome = bench.run_task(task, wrong, tmp_path, rows=10, run_timeout=120)
     assert not outcome.ok and outcome.stage == "check"
     assert outcome.message.startswith("the checker refused the output: ")

@@ -5,16 +5,28 @@ import yaml
 
 from dataflow.agent.planner import build_pipeline, refine_pipeline
 from dataflow.cli.main import main
+from tests.agent.scripted import agent_model, function_answer, question
 from tests.agent.test_synthesis import PHONE_FILTER
-from tests.operators.reasoning.scripted_serving import ScriptedServing
 
 pytest.importorskip("bm25s")
 
 TEXTS = ["call me at 555-123-4567 please, it is urgent", "a long enough plain text without numbers here",
          "tiny", "another fine sentence with seven words"]
-NEW_STEP = {"op": "NEW", "kind": "filter", "describe": "drop rows whose text contains a phone number",
-            "run": {"input_key": "text", "output_key": None}}
+NEW_STEP = {"op": "NEW", "name": "DropPhoneNumbers", "kind": "filter",
+            "describe": "drop rows whose text contains a phone number", "run": {"input_key": "text"}}
 WORDS = {"op": "WordNumberFilter", "params": {"min_words": 3}, "run": {"input_key": "text"}}
+PHONE_FUNCTION = """import re
+
+PHONE = re.compile(r"\\d{3}[-. ]\\d{3}[-. ]\\d{4}")
+
+
+def keep_row(value):
+    return PHONE.search(str(value or "")) is None
+"""
+PHONE_ANSWER = function_answer(PHONE_FUNCTION, ["assert keep_row('ring 555-000-1111') is False",
+                                                "assert keep_row('no digits') is True"])
+TWO_ACTIONS = {"actions": [{"action": "keep texts of at least 3 words", "effect": "drop rows"},
+                           {"action": "drop rows whose text contains a phone number", "effect": "drop rows"}]}
 
 
 @pytest.fixture
@@ -25,40 +37,42 @@ def data(tmp_path):
 
 
 def by_schema(plans, operator_files):
-    """Plans answer the spec-schema calls in turn, operator files the synthesis calls (last repeats)."""
-    plans, operator_files = list(plans), list(operator_files)
-
-    def respond(call):
-        queue = operator_files if "code" in (call.schema or {}).get("properties", {}) else plans
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-    return ScriptedServing(respond)
+    """Whole-spec plans (refinement) answer the spec-schema calls in turn, operator files the synthesis
+    calls (the last repeats)."""
+    return agent_model(plan=plans, code=operator_files)
 
 
 def test_a_new_step_gets_a_written_tested_operator_that_dataflow_run_uses(data, tmp_path):
-    code = json.dumps({"code": PHONE_FILTER, "tests": ["assert all('555' not in r['text'] for r in OUT)"]})
-    serving = by_schema([json.dumps({"steps": [WORDS, NEW_STEP]})], [code])
+    serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
+                          fill=[{"params": {"min_words": 3}, "run": {"input_key": "text"}}],
+                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
     spec_out = tmp_path / "clean" / "spec.yaml"
-    result = build_pipeline("keep texts of 3+ words without phone numbers", data, serving=serving,
+    result = build_pipeline("keep texts of 3+ words and drop rows with phone numbers", data, serving=serving,
                             spec_out=spec_out, rows=8)
     assert result.ok, result.message
     spec = yaml.safe_load(spec_out.read_text())
-    assert spec["steps"][1] == {"op": "ops/drop_phone_numbers.py:DropPhoneNumbers", "params": {},
-                                "run": {"input_key": "text"}}
-    assert (tmp_path / "clean" / "ops" / "drop_phone_numbers.py").read_text() == PHONE_FILTER
+    assert spec["steps"] == [WORDS, {"op": "ops/drop_phone_numbers.py:DropPhoneNumbers", "params": {},
+                                     "run": {"input_key": "text"}}]
+    written = (tmp_path / "clean" / "ops" / "drop_phone_numbers.py").read_text()
+    assert "def keep_row(value):" in written and "class DropPhoneNumbers(Filter):" in written
     assert "was written by the agent" in result.report and "sandbox" in result.report
+    code_call = next(c for c in serving.calls if question(c) == "code")
+    assert "def keep_row(value)" in code_call.messages[-1]["content"]
     out = tmp_path / "out.jsonl"
     assert main(["run", str(spec_out), "--output", str(out), "--no-progress"]) == 0
     assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == [TEXTS[1], TEXTS[3]] * 2
 
 
-def test_a_refused_operator_becomes_a_finding_for_the_next_round(data, tmp_path):
-    refused = json.dumps({"code": "import socket\n" + PHONE_FILTER, "tests": ["assert OUT"]})
-    serving = by_schema([json.dumps({"steps": [NEW_STEP]}), json.dumps({"steps": [WORDS]})], [refused])
+def test_a_refused_operator_sends_its_action_back_to_be_chosen_again(data, tmp_path):
+    refused = function_answer("import socket\n\n\ndef keep_row(value):\n    return True", ["assert keep_row(1)"])
+    serving = agent_model(choose=[{"op": "NONE"}, {"op": "CharNumberFilter"}],
+                          fill=[{"params": {"threshold": 5}, "run": {"input_key": "text"}}],
+                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[refused])
     result = build_pipeline("drop phone numbers", data, serving=serving, spec_out=tmp_path / "p.yaml", rows=8)
-    assert result.ok and result.rounds == 2
-    plan_calls = [c for c in serving.calls if "steps" in (c.schema or {}).get("properties", {})]
-    assert "import of 'socket' is not allowed" in plan_calls[1].messages[-1]["content"]
+    assert result.ok and result.rounds == 2, result.message
+    chooses = [c for c in serving.calls if question(c) == "choose"]
+    assert "import of 'socket' is not allowed" in chooses[1].messages[-1]["content"]
+    assert len([c for c in serving.calls if question(c) == "code"]) == 2  # a repair attempt, then given up
     assert not (tmp_path / "ops").exists()
 
 
@@ -136,9 +150,11 @@ def test_a_spec_with_a_file_operator_is_dry_run_in_the_sandbox(data, tmp_path):
 
 
 def test_a_new_operator_with_an_llm_step_is_refused_with_a_reason(data, tmp_path):
-    code = json.dumps({"code": PHONE_FILTER, "tests": ["assert OUT"]})
-    scorer = {"op": "PromptedEvaluator", "params": {}, "run": {"input_key": "text"}}
-    serving = by_schema([json.dumps({"steps": [NEW_STEP, scorer]})], [code])
+    actions = {"actions": [{"action": "drop phone numbers", "effect": "drop rows"},
+                           {"action": "score with the model", "effect": "add a column"}]}
+    serving = agent_model(actions=[actions], choose=[{"op": "NONE"}, {"op": "PromptedEvaluator"}],
+                          fill=[{"params": {}, "run": {"input_key": "text"}}],
+                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
     result = build_pipeline("drop phone numbers then score with the model", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=1)
     assert not result.ok
@@ -161,9 +177,10 @@ def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
 
 
 def test_filters_that_drop_nothing_on_the_sample_are_a_finding(data, tmp_path):
-    idle = {"op": "LoremIpsumFilter", "params": {}, "run": {"input_key": "text"}}
-    serving = by_schema([json.dumps({"steps": [idle]})], ["unused"])
+    serving = agent_model(choose=[{"op": "LoremIpsumFilter"}], fill=[{"params": {}, "run": {"input_key": "text"}}])
     result = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=2)
     assert result.ok and result.rounds == 2  # raised once: the same answer again is accepted
-    assert "no step dropped any of the 8 sample rows" in serving.calls[1].messages[-1]["content"]
+    chooses = [c for c in serving.calls if question(c) == "choose"]
+    assert "no step dropped any of the 8 sample rows" in chooses[1].messages[-1]["content"]
+    assert "LoremIpsumFilter" in chooses[1].schema["properties"]["op"]["enum"]  # not ruled out: maybe right

@@ -25,10 +25,11 @@ from dataflow.agent.planner import build_pipeline
 data, spec_out, scripted = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "scripted"
 serving = None
 if scripted:
-    from tests.agent.test_new_ops_and_refine import NEW_STEP, WORDS, by_schema
-    from tests.agent.test_synthesis import PHONE_FILTER
-    serving = by_schema([json.dumps({"steps": [WORDS, NEW_STEP]})],
-                        [json.dumps({"code": PHONE_FILTER, "tests": ["assert len(OUT) < len(ROWS)"]})])
+    from tests.agent.scripted import agent_model
+    from tests.agent.test_new_ops_and_refine import PHONE_ANSWER, TWO_ACTIONS
+    serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
+                          fill=[{"params": {"min_words": 3}, "run": {"input_key": "text"}}],
+                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
 request = "keep texts of at least 3 words and drop rows whose text contains a phone number"
 result = build_pipeline(request, data, serving=serving, spec_out=spec_out, rows=8, max_rounds=3)
 print(json.dumps({"ok": result.ok, "message": result.message}))

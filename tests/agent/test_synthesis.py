@@ -1,10 +1,16 @@
-import json
 
 import pytest
 
 from dataflow.agent.session import SessionLog
-from dataflow.agent.synthesis import TEMPLATE, check_operator, check_source, synthesize_operator
+from dataflow.agent.synthesis import (
+    check_operator,
+    check_source,
+    operator_file,
+    read_function,
+    synthesize_operator,
+)
 from dataflow.sandbox import Sandbox
+from tests.agent.scripted import function_answer
 from tests.operators.reasoning.scripted_serving import ScriptedServing
 
 HEADER = "from dataflow.core.operator import Filter, InputColumn\n\n\n"
@@ -38,8 +44,7 @@ def box():
         yield sandbox
 
 
-def test_the_template_and_a_plain_operator_pass_the_static_check():
-    assert check_source(TEMPLATE) == ("KeepLongLines", [])
+def test_a_plain_operator_passes_the_static_check():
     assert check_source(PHONE_FILTER) == ("DropPhoneNumbers", [])
     documented = PHONE_FILTER.replace("Drop rows whose", "Calls super().__init__(); drops rows whose")
     assert check_source(documented) == ("DropPhoneNumbers", [])
@@ -115,38 +120,68 @@ def test_what_slips_past_the_static_check_is_contained_by_the_sandbox(box):
     assert reasons and reasons[0].startswith("sandbox test run: memory")
 
 
-def answer(code, tests):
-    return json.dumps({"code": code, "tests": tests})
+PHONE_FUNCTION = """import re
+
+PHONE = re.compile(r"\\d{3}[-. ]\\d{3}[-. ]\\d{4}")
 
 
-def test_synthesis_repairs_a_refused_file_and_writes_the_accepted_one(tmp_path, box):
-    bad = "import os\n" + PHONE_FILTER
-    answers = [answer(bad, ["assert OUT"]), answer(PHONE_FILTER, ["assert len(OUT) == 2"])]
+def keep_row(value):
+    return PHONE.search(str(value or "")) is None"""
+
+
+def test_the_answer_is_read_from_code_blocks_with_asserts_as_tests():
+    answer = ("Here it is:\n```python\n" + PHONE_FUNCTION + "\n\nassert keep_row('x')\n```\nTests:\n```\n"
+              "assert keep_row('555-123-4567') is False\n```")
+    source, tests, reasons = read_function(answer, "filter")
+    assert reasons == [] and source.split() == PHONE_FUNCTION.split()  # the asserts taken out
+    assert tests == ["assert keep_row('x')", "assert keep_row('555-123-4567') is False"]
+    assert read_function("```python\ndef other(v):\n    return v\n```", "filter")[2] == [
+        "the answer defines no function keep_row(...) at the top level"]
+    assert "does not parse" in read_function("```python\ndef keep_row(:\n```", "filter")[2][0]
+
+
+@pytest.mark.parametrize("kind, function, run, rows, expected", [
+    ("filter", PHONE_FUNCTION, {"input_key": "text"}, ROWS, [{"text": "no number here"}, {"text": "plain words"}]),
+    ("generate", "def make_value(value):\n    return len(str(value).split())", {"input_key": "text", "output_key": "n"},
+     ROWS[:1], [{"text": "call me at 555-123-4567", "n": 4}]),
+    ("refine", "def rewrite(text):\n    return text.title()", {"input_key": "name"}, [{"name": "ada lovelace"}],
+     [{"name": "Ada Lovelace"}]),
+])
+def test_the_function_is_wrapped_in_an_operator_of_its_kind(kind, function, run, rows, expected, box):
+    source = operator_file("Written", kind, "what it is for", run, function)
+    assert check_source(source) == ("Written", [])
+    assert check_operator(source, [f"assert OUT == {expected!r}"], rows, run=run, sandbox=box) == ("Written", [])
+
+
+def test_synthesis_repairs_a_refused_function_and_writes_the_accepted_operator(tmp_path, box):
+    bad = "import os\n\n\n" + PHONE_FUNCTION
+    answers = [function_answer(bad, ["assert keep_row('a')"]),
+               function_answer(PHONE_FUNCTION, ["assert keep_row('ring 555.000.1111') is False"])]
     serving = ScriptedServing(lambda call: answers.pop(0))
     log = SessionLog(tmp_path / "s.agent.jsonl")
     made = synthesize_operator("drop rows with a phone number", "filter", {"input_key": "text"}, ROWS,
-                               serving=serving, spec_dir=tmp_path, log=log, sandbox=box)
+                               serving=serving, spec_dir=tmp_path, class_name="DropPhoneNumbers", log=log, sandbox=box)
     assert made.ok and made.attempts == 2, made.reasons
     assert made.op == "ops/drop_phone_numbers.py:DropPhoneNumbers"
-    assert (tmp_path / "ops" / "drop_phone_numbers.py").read_text() == PHONE_FILTER
-    second_prompt = serving.calls[1].messages[-1]["content"]
-    assert "import of 'os' is not allowed" in second_prompt
+    written = (tmp_path / "ops" / "drop_phone_numbers.py").read_text()
+    assert written == operator_file("DropPhoneNumbers", "filter", "drop rows with a phone number",
+                                    {"input_key": "text"}, PHONE_FUNCTION).rstrip() + "\n"
+    assert '"call me at 555-123-4567"' in serving.calls[0].messages[-1]["content"]  # the column's values
+    assert "import of 'os' is not allowed" in serving.calls[1].messages[-1]["content"]
     verdicts = [e for e in log.events if e["kind"] == "decision" and e["what"] == "synthesis"]
     assert [v["ok"] for v in verdicts] == [False, True]
 
 
+def test_a_function_whose_own_tests_fail_is_refused(tmp_path, box):
+    wrong = function_answer("def keep_row(value):\n    return True", ["assert keep_row('555-123-4567') is False"])
+    made = synthesize_operator("drop phones", "filter", {"input_key": "text"}, ROWS, serving=ScriptedServing(
+        lambda call: wrong), spec_dir=tmp_path, max_attempts=1, sandbox=box)
+    assert not made.ok and "sandbox test run: fail" in made.reasons[0]
+
+
 def test_synthesis_gives_up_with_the_reasons(tmp_path, box):
-    serving = ScriptedServing(lambda call: "not json")
+    serving = ScriptedServing(lambda call: "I cannot write that.")
     made = synthesize_operator("anything", "filter", {"input_key": "text"}, ROWS, serving=serving,
                                spec_dir=tmp_path, max_attempts=2, sandbox=box)
-    assert not made.ok and made.attempts == 2 and "not valid JSON" in made.reasons[0]
+    assert not made.ok and made.attempts == 2 and "no Python code block" in made.reasons[0]
     assert not (tmp_path / "ops").exists()
-
-
-def test_the_answer_schema_makes_a_small_grammar():
-    # A bounded string (maxLength) becomes a nest of optional rules that llama.cpp refuses to compile.
-    pytest.importorskip("llama_cpp")
-    from dataflow.agent.spec_schema import schema_to_grammar
-    from dataflow.agent.synthesis import ANSWER_SCHEMA
-
-    assert len(schema_to_grammar(ANSWER_SCHEMA)) < 2000
