@@ -14,9 +14,9 @@ is made of these decisions:
    their names, or :data:`NONE` when none does (then a new operator is written). The effect is the
    filter that matters most: asked to judge one operator, a 1.5B model says "yes" to nearly anything
    (measured), but it tells "drop rows" from "rewrite text" reliably, which rules out most wrong options.
-3. :func:`fill_step`: the chosen operator's params and run bindings, under that operator's own schema
-   (:func:`~dataflow.agent.spec_schema.step_body_schema`; input bindings are an enum of the columns known
-   at that step: the data's and those earlier steps write). When the operator offers no params and every
+3. :func:`fill_step`: the chosen operator's params (a short list of changes from the defaults) and run
+   bindings, under that operator's own schema (:func:`~dataflow.agent.spec_schema.step_body_schema`;
+   input bindings are an enum of the columns known at that step: the data's and those earlier steps write). When the operator offers no params and every
    required input's default column exists, the step is filled with the defaults, without a call.
 4. :func:`describe_new_operator`: for :data:`NONE`, the new operator's class name and bindings (its kind
    follows from the effect, :data:`NEW_KIND`); :mod:`dataflow.agent.synthesis` then writes it.
@@ -101,7 +101,8 @@ def split_request(request: str, serving: Any, log: Any, *, system: str) -> list[
     several = bool(_CLAUSES.search(request))
     prompt = (f"Request: {request}\n\n"
               + ("List the separate actions this data-processing request asks for, in order, each in the request's "
-                 "own words: one condition that rows must meet, or one change to make. For example \"keep French "
+                 "own words: one condition that rows must meet (each condition on its own: language, length, "
+                 "content and duplicates are separate actions), or one change to make. For example \"keep French "
                  "texts of at most 100 words and lowercase them\" has three: \"keep French texts\", \"keep texts of "
                  "at most 100 words\", \"lowercase the texts\". " if several else
                  "This request is one action. ")
@@ -143,7 +144,7 @@ def fill_step(entry: CatalogEntry, action: str, request: str, columns: list[str]
 
     body, dropped = step_body_schema(entry, columns)
     defaults = {k: v["default"] for k, v in entry.required_inputs.items()}
-    if not body["properties"]["params"]["properties"] and not findings and all(
+    if body["properties"]["params"].get("maxItems") == 0 and not findings and all(
             v in columns for v in defaults.values()):
         step = {"op": entry.name, "params": {}, "run": defaults}
         log.decision("fill", action=action, step=step, by="defaults")
@@ -151,12 +152,13 @@ def fill_step(entry: CatalogEntry, action: str, request: str, columns: list[str]
     earlier = "".join(f"\nAn earlier attempt failed: {f}" for f in findings)
     prompt = (f"Action: {action}\nThe whole request: {request}\n\n{profile}\n\nOperator:\n{entry.render()}\n"
               f"{_short(entry.description, 700)}\n\nColumns available to this step: {', '.join(columns)}\n{earlier}\n"
-              "Set the params this action asks for (leave out the others: their defaults apply) and the run "
-              "bindings: the columns the operator reads, and names for what it writes (keep the defaults unless "
-              'they clash). Answer {"params": {...}, "run": {...}}.')
+              "Give the params this action needs changed from their defaults (often none; the others keep "
+              "their defaults) and the run bindings: the columns the operator reads, and names for what it writes "
+              '(keep the defaults unless they clash). Answer {"params": [{"name": ..., "value": ...}, ...], '
+              '"run": {...}}.')
     answer = ask(serving, log, prompt, body, "fill", system=system)
-    step = {"op": entry.name, "params": answer["params"], "run": {k: v for k, v in answer["run"].items()
-                                                                     if v is not None}}
+    params = {change["name"]: change["value"] for change in answer["params"]}
+    step = {"op": entry.name, "params": params, "run": {k: v for k, v in answer["run"].items() if v is not None}}
     log.decision("fill", action=action, step=step, by="model", dropped_params=dropped)
     return step
 

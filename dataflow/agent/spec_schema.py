@@ -39,6 +39,7 @@ MAX_STEPS = 8
 #: The ``op`` of a planned step that no catalogue operator does: the agent writes one (synthesis).
 NEW_OP = "NEW"
 MAX_PARAM_CHARS = 200
+MAX_PARAM_CHANGES = 3
 MAX_LIST_ITEMS = 16
 MAX_COLUMN_CHARS = 64
 _SIMPLE = {"string", "integer", "number", "boolean"}
@@ -106,13 +107,22 @@ def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *
 
 
 def step_body_schema(entry: CatalogEntry, known: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """``{"params": ..., "run": ...}`` of one step running ``entry`` with the columns ``known`` (the
-    stepwise planner's fill question), and the params left out (name -> why)."""
+    """``{"params": [{"name": ..., "value": ...}, ...], "run": {...}}`` of one step running ``entry`` with
+    the columns ``known`` (the stepwise planner's fill question), and the params left out (name -> why).
+
+    Params come as a short list of changes (at most :data:`MAX_PARAM_CHANGES`), not an object: asked for
+    an object, a small model writes out every param with its default, which costs minutes on a CPU."""
     params, dropped = _params_schema(entry)
     lost = sorted(set(entry.params.get("required", [])) & set(dropped))
     if lost:
         raise ValueError(f"{entry.name}: required param(s) {', '.join(lost)} cannot be expressed")
-    return ({"type": "object", "properties": {"params": params, "run": _run_schema(entry, list(known))},
+    changes = [{"type": "object", "properties": {"name": {"const": name}, "value": prop}, "required": ["name", "value"],
+                "additionalProperties": False} for name, prop in params["properties"].items()]
+    required = params["required"]
+    array: dict[str, Any] = {"type": "array", "items": {"anyOf": changes}, "minItems": min(len(required), 1),
+                             "maxItems": max(MAX_PARAM_CHANGES, len(required))} if changes else {
+        "type": "array", "maxItems": 0}
+    return ({"type": "object", "properties": {"params": array, "run": _run_schema(entry, list(known))},
              "required": ["params", "run"], "additionalProperties": False}, dropped)
 
 

@@ -70,7 +70,8 @@ def perfect_model(task):
         effect = {"dedup": "drop rows", "filter": "drop rows", "refine": "rewrite text"}.get(kind, "add a column")
     return agent_model(
         effect=effect, choose=[{"op": "NONE" if task.new_op else step["op"]}],
-        fill=[{"params": step["params"], "run": step["run"]}],
+        fill=[{"params": [{"name": k, "value": v} for k, v in step["params"].items()],
+               "run": step["run"]}],
         new=[{"name": task.new_name, **task.new_run}],
         code=[function_answer(task.reference_function, ["assert isinstance(OUT, list)"])])
 
@@ -85,7 +86,7 @@ def test_a_perfect_model_succeeds_through_dataflow_run_and_the_checker(name, tmp
 
 def test_a_wrong_pipeline_fails_at_the_checker(tmp_path):
     task = TASKS["min_words"]
-    wrong = agent_model(choose=[{"op": "WordNumberFilter"}], fill=[{"params": {"min_words": 2},
+    wrong = agent_model(choose=[{"op": "WordNumberFilter"}], fill=[{"params": [{"name": "min_words", "value": 2}],
                                                                     "run": {"input_key": "text"}}])
     outcome = bench.run_task(task, wrong, tmp_path, rows=10, run_timeout=120)
     assert not outcome.ok and outcome.stage == "check"

@@ -44,7 +44,7 @@ def by_schema(plans, operator_files):
 
 def test_a_new_step_gets_a_written_tested_operator_that_dataflow_run_uses(data, tmp_path):
     serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
-                          fill=[{"params": {"min_words": 3}, "run": {"input_key": "text"}}],
+                          fill=[{"params": [{"name": "min_words", "value": 3}], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
     spec_out = tmp_path / "clean" / "spec.yaml"
     result = build_pipeline("keep texts of 3+ words and drop rows with phone numbers", data, serving=serving,
@@ -66,7 +66,7 @@ def test_a_new_step_gets_a_written_tested_operator_that_dataflow_run_uses(data, 
 def test_a_refused_operator_sends_its_action_back_to_be_chosen_again(data, tmp_path):
     refused = function_answer("import socket\n\n\ndef keep_row(value):\n    return True", ["assert keep_row(1)"])
     serving = agent_model(choose=[{"op": "NONE"}, {"op": "CharNumberFilter"}],
-                          fill=[{"params": {"threshold": 5}, "run": {"input_key": "text"}}],
+                          fill=[{"params": [{"name": "threshold", "value": 5}], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[refused])
     result = build_pipeline("drop phone numbers", data, serving=serving, spec_out=tmp_path / "p.yaml", rows=8)
     assert result.ok and result.rounds == 2, result.message
@@ -153,7 +153,7 @@ def test_a_new_operator_with_an_llm_step_is_refused_with_a_reason(data, tmp_path
     actions = {"actions": [{"action": "drop phone numbers", "effect": "drop rows"},
                            {"action": "score with the model", "effect": "add a column"}]}
     serving = agent_model(actions=[actions], choose=[{"op": "NONE"}, {"op": "PromptedEvaluator"}],
-                          fill=[{"params": {}, "run": {"input_key": "text"}}],
+                          fill=[{"params": [], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
     result = build_pipeline("drop phone numbers then score with the model", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=1)
@@ -177,7 +177,7 @@ def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
 
 
 def test_filters_that_drop_nothing_on_the_sample_are_a_finding(data, tmp_path):
-    serving = agent_model(choose=[{"op": "LoremIpsumFilter"}], fill=[{"params": {}, "run": {"input_key": "text"}}])
+    serving = agent_model(choose=[{"op": "LoremIpsumFilter"}], fill=[{"params": [], "run": {"input_key": "text"}}])
     result = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8, max_rounds=2)
     assert result.ok and result.rounds == 2  # raised once: the same answer again is accepted

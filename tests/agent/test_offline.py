@@ -28,7 +28,7 @@ if scripted:
     from tests.agent.scripted import agent_model
     from tests.agent.test_new_ops_and_refine import PHONE_ANSWER, TWO_ACTIONS
     serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
-                          fill=[{"params": {"min_words": 3}, "run": {"input_key": "text"}}],
+                          fill=[{"params": [{"name": "min_words", "value": 3}], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
 request = "keep texts of at least 3 words and drop rows whose text contains a phone number"
 result = build_pipeline(request, data, serving=serving, spec_out=spec_out, rows=8, max_rounds=3)

@@ -28,7 +28,7 @@ def step(min_words, column="text"):
 
 
 def fill(min_words):
-    return {"params": {"min_words": min_words}, "run": {"input_key": "text"}}
+    return {"params": [{"name": "min_words", "value": min_words}], "run": {"input_key": "text"}}
 
 
 def test_the_plan_is_made_of_small_questions_and_a_failing_step_is_refilled(data, tmp_path):
@@ -60,7 +60,7 @@ def test_the_plan_is_made_of_small_questions_and_a_failing_step_is_refilled(data
 
 def test_a_step_that_fails_twice_is_chosen_again_without_its_operator(data, tmp_path):
     serving = agent_model(choose=[{"op": "WordNumberFilter"}, {"op": "CharNumberFilter"}],
-                          fill=[fill(500), fill(400), {"params": {"threshold": 20}, "run": {"input_key": "text"}}])
+                          fill=[fill(500), fill(400), {"params": [{"name": "threshold", "value": 20}], "run": {"input_key": "text"}}])
     result = build_pipeline(REQUEST, data, serving=serving, spec_out=tmp_path / "p.yaml", rows=8)
     assert result.ok and result.rounds == 3, result.message
     chooses = [c for c in serving.calls if question(c) == "choose"]
@@ -73,7 +73,7 @@ def test_a_request_of_several_actions_gets_a_step_each_in_order(data, tmp_path):
     actions = {"actions": [{"action": "keep documents of at least 5 words", "effect": "drop rows"},
                            {"action": "lowercase the text", "effect": "rewrite text"}]}
     serving = agent_model(actions=[actions], choose=[{"op": "WordNumberFilter"}, {"op": "LowercaseRefiner"}],
-                          fill=[fill(5), {"params": {}, "run": {"input_key": "text"}}])
+                          fill=[fill(5), {"params": [], "run": {"input_key": "text"}}])
     result = build_pipeline("keep documents of at least 5 words and lowercase them", data, serving=serving,
                             spec_out=tmp_path / "p.yaml", rows=8)
     assert result.ok, result.message
