@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dataflow.core.bindings import DROP_REASON, ROW_ID
-from dataflow.core.cache import CacheLayout, read_json
+from dataflow.core.cache import CacheLayout
 from dataflow.core.fileio import frame_to_records, read_frame
 
 TEXT_LIMIT = 600  # characters of a value shown in an example
