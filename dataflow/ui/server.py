@@ -330,7 +330,10 @@ class Handler(BaseHTTPRequestHandler):
         if "application/json" not in self.headers.get("Content-Type", ""):
             raise Refused("requests that change something must be JSON", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         length = int(self.headers.get("Content-Length") or 0)
-        data = json.loads(self.rfile.read(length) or b"{}")
+        try:
+            data = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError as exc:
+            raise Refused(f"the request body is not JSON: {exc}", HTTPStatus.BAD_REQUEST) from None
         if not isinstance(data, dict):
             raise Refused("expected a JSON object", HTTPStatus.BAD_REQUEST)
         return data

@@ -77,7 +77,7 @@ function showOp(name) {
   document.querySelectorAll("#op-list li").forEach((li) => li.classList.toggle("selected", li.dataset.op === name));
   const props = (op.params && op.params.properties) || {};
   const required = new Set((op.params && op.params.required) || []);
-  $("op-detail").replaceChildren(
+  $("op-detail").replaceChildren(el("div", {},
     el("h2", {text: op.name}),
     el("div", {class: "row"}, el("button", {onclick: () => addStep(name)}, "Add to pipeline")),
     el("pre", {text: op.description}),
@@ -88,7 +88,7 @@ function showOp(name) {
     el("h3", {text: "bindings"}),
     el("table", {}, Object.entries(op.run_args).map(([k, b]) => el("tr", {},
       el("td", {text: k}), el("td", {text: `${b.role} ${b.dtype}`}), el("td", {text: `default ${JSON.stringify(b.default)}`})))),
-    op.resources.length ? el("p", {class: "muted", text: `uses: ${op.resources.join(", ")}`}) : null);
+    op.resources.length ? el("p", {class: "muted", text: `uses: ${op.resources.join(", ")}`}) : null));
 }
 
 function typeName(p) {
