@@ -1,8 +1,9 @@
 """What a report shows, gathered from a run's cache directory (``run.json``, the step files, the markers).
 
-Everything is read from files the engine already writes; large runs are sampled: score columns are read
-whole (one column of every chunk), but rows shown as examples come from the first chunks only
-(``sample_chunks``), so the cost of a report grows with the number of score values, not with the text.
+Everything is read from files the engine already writes, and large runs are sampled so a report stays
+cheap: score columns are read from at most ``score_chunks`` chunks spread evenly over the run (one column
+each, no text), rows shown as examples come from the first ``sample_chunks`` chunks. Counts (the funnel,
+drop reasons, LLM statistics) are always exact: they come from ``run.json``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ScoreColumn:
     column: str
     kept: np.ndarray
     dropped: np.ndarray
+    chunks_read: int = 0  # of the run's chunks: fewer when the values are a sample
     low: float | None = None  # kept when value >= low
     high: float | None = None  # kept when value <= high
     bounds_known: bool = False  # False: the interval is where kept values were seen
@@ -105,44 +107,58 @@ class RunReader:
         path = self.layout.step_file(self.step_dir(step), k, what)
         return path if path.exists() else None
 
-    def frame_after(self, j: int, k: int) -> pd.DataFrame | None:
-        """Chunk ``k`` after step ``j`` (``j = 0``: as ingested), or None when its files are gone."""
+    def frame_after(self, j: int, k: int, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """Chunk ``k`` after step ``j`` (``j = 0``: as ingested), or None when its files are gone;
+        ``columns``: only these (and the row id), so a text column need not be read for a score."""
         start, frame = 0, None
         for step in reversed(self.steps[:j]):
             if self.marker(step, k).get("full"):
                 path = self.file(step, k)
                 if path is None:
                     return None
-                frame, start = read_frame(path), step["index"]
+                frame, start = _read(path, columns), step["index"]
                 break
         if frame is None:
             path = self.layout.ingest_chunk(k)
             if not path.exists():
                 return None
-            frame = read_frame(path)
+            frame = _read(path, columns)
         for step in self.steps[start:j]:
             path = self.file(step, k)
             if path is None:
                 return None
-            delta = read_frame(path)
+            written = [c for c in self.marker(step, k).get("written", []) if columns is None or c in columns]
+            delta = read_frame(path, columns=[ROW_ID, *written])
             if len(delta) != len(frame):
                 keep = set(delta[ROW_ID].tolist())
                 frame = frame[frame[ROW_ID].isin(keep)]
             frame = frame.reset_index(drop=True)
-            for c in self.marker(step, k).get("written", []):
-                if c in delta.columns and len(delta) == len(frame):
+            for c in written:
+                if len(delta) == len(frame):
                     frame[c] = delta[c].to_numpy()
         return frame
 
 
-def collect(cache_dir: str | Path, *, sample_chunks: int = 2, examples: int = 5, rejects: int = 50
-            ) -> ReportData:
-    """Everything a report shows about the run in ``cache_dir``."""
+def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    if columns is None:
+        return read_frame(path)
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    return read_frame(path, columns=[ROW_ID, *(c for c in columns if c in names and c != ROW_ID)])
+
+
+def collect(cache_dir: str | Path, *, sample_chunks: int = 2, examples: int = 5, rejects: int = 50,
+            score_chunks: int = 40) -> ReportData:
+    """Everything a report shows about the run in ``cache_dir`` (the limits: see the module docstring)."""
     reader = RunReader(cache_dir)
     steps = [dict(s, kind=step_kind(s)) for s in reader.steps]
     data = ReportData(reader.summary, steps)
+    n = reader.chunks
+    spread = sorted({round(i * (n - 1) / max(score_chunks - 1, 1)) for i in range(score_chunks)}) if n > score_chunks \
+        else list(range(n))
     for step in steps:
-        data.scores += _scores(reader, step)
+        data.scores += _scores(reader, step, spread)
         if step["kind"] == "refine":
             data.refiner_samples[step["index"]] = _refined(reader, step, sample_chunks, examples)
         if step["kind"] == "dedup" or (reader.step_dir(step) / "decision.pkl").exists():
@@ -176,16 +192,16 @@ def _bounds(step: dict[str, Any]) -> tuple[float | None, float | None, bool]:
     return low, high, True
 
 
-def _scores(reader: RunReader, step: dict[str, Any]) -> list[ScoreColumn]:
+def _scores(reader: RunReader, step: dict[str, Any], chunks: list[int]) -> list[ScoreColumn]:
     written: list[str] = []
-    for k in range(reader.chunks):
+    for k in chunks:
         written = reader.marker(step, k).get("written", [])
         if written:
             break
     out = []
     for column in written:
         kept, dropped = [], []
-        for k in range(reader.chunks):
+        for k in chunks:
             for what, into in (("", kept), ("dropped", dropped)):
                 path = reader.file(step, k, what)
                 if path is None:
@@ -206,7 +222,8 @@ def _scores(reader: RunReader, step: dict[str, Any]) -> list[ScoreColumn]:
             finite = kept_values[np.isfinite(kept_values)]
             if len(finite):
                 low, high = float(finite.min()), float(finite.max())
-        out.append(ScoreColumn(step["index"], step["op"], column, kept_values, dropped_values, low, high, known))
+        out.append(ScoreColumn(step["index"], step["op"], column, kept_values, dropped_values, len(chunks),
+                               low, high, known))
     return out
 
 
@@ -216,7 +233,7 @@ def _refined(reader: RunReader, step: dict[str, Any], sample_chunks: int, exampl
     for k in range(min(reader.chunks, sample_chunks)):
         written = reader.marker(step, k).get("written", [])
         after_path = reader.file(step, k)
-        before = reader.frame_after(step["index"] - 1, k) if written and after_path else None
+        before = reader.frame_after(step["index"] - 1, k, written) if written and after_path else None
         if before is None:
             continue
         after = read_frame(after_path, columns=[ROW_ID, *written]).set_index(ROW_ID)
@@ -263,7 +280,7 @@ def _clusters(reader: RunReader, step: dict[str, Any], sample_chunks: int, examp
     column = (step.get("bindings") or {}).get("input_key", "text")
     texts: dict[str, Any] = {}
     for k in range(reader.chunks):  # the step's input: every chunk, only the rows of the chosen clusters
-        frame = reader.frame_after(step["index"] - 1, k) if wanted - set(texts) else None
+        frame = reader.frame_after(step["index"] - 1, k, [column]) if wanted - set(texts) else None
         if frame is None:
             break
         if column in frame.columns:

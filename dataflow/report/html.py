@@ -90,8 +90,10 @@ def _scores(data: ReportData) -> str:
             "kept side: the range of kept values" if sc.low is not None else "no threshold (a score only)")
         values = [v for v in (sc.kept, sc.dropped) if len(v)]
         n = sum(len(v) for v in values)
+        chunks = data.summary.get("chunks", 0)
+        sampled = f" (a sample: {sc.chunks_read} of {chunks} chunks)" if sc.chunks_read < chunks else ""
         out.append(f"<h3>{escape(f'{sc.step}. {sc.op}')}: <code>{escape(sc.column)}</code></h3>"
-                   f'<p class="muted">{n:,} values · {len(sc.kept):,} kept · {len(sc.dropped):,} dropped · {how}'
+                   f'<p class="muted">{n:,} values{sampled} · {len(sc.kept):,} kept · {len(sc.dropped):,} dropped · {how}'
                    + (f" · kept when ≥ {sc.low:g}" if sc.low is not None else "")
                    + (f" · kept when ≤ {sc.high:g}" if sc.high is not None else "") + "</p>"
                    + svg.histogram(sc.kept, sc.dropped, low=sc.low, high=sc.high,

@@ -119,3 +119,13 @@ def test_write_report_default_path(run_dir, tmp_path):
     shutil.copytree(run_dir, copy)
     (copy / "report.html").unlink()
     assert write_report(copy) == copy / "report.html" and (copy / "report.html").exists()
+
+
+def test_score_values_of_a_large_run_are_sampled_and_say_so(run_dir):
+    full = collect(run_dir)
+    sampled = collect(run_dir, score_chunks=1)
+    words = next(sc for sc in sampled.scores if sc.column == "word_count")
+    whole = next(sc for sc in full.scores if sc.column == "word_count")
+    assert full.summary["chunks"] == 3 and whole.chunks_read == 3 and words.chunks_read == 1
+    assert 0 < len(words.kept) + len(words.dropped) < len(whole.kept) + len(whole.dropped)
+    assert "(a sample: 1 of 3 chunks)" in render_report(run_dir, score_chunks=1)
