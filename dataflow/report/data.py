@@ -12,6 +12,7 @@ import difflib
 import importlib
 import json
 import pickle
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class ScoreColumn:
     low: float | None = None  # kept when value >= low
     high: float | None = None  # kept when value <= high
     bounds_known: bool = False  # False: the interval is where kept values were seen
+    bounds_from: str = ""  # "params", "drop reasons", "kept values", or "" (a score without threshold)
 
 
 @dataclass
@@ -192,6 +194,23 @@ def _bounds(step: dict[str, Any]) -> tuple[float | None, float | None, bool]:
     return low, high, True
 
 
+_BOUND_REASON = re.compile(r"^\S+ ?(<|>) ?(-?\d+(?:\.\d+)?(?:e-?\d+)?)$")
+
+
+def _bounds_from_reasons(dropped: dict[str, int]) -> tuple[float | None, float | None, bool]:
+    """Bounds named by drop reasons such as ``"quality < 3"`` (how range-like filters word them)."""
+    low = high = None
+    for reason in dropped:
+        match = _BOUND_REASON.match(reason.strip())
+        if match:
+            value = float(match.group(2))
+            if match.group(1) == "<":
+                low = value if low is None else max(low, value)
+            else:
+                high = value if high is None else min(high, value)
+    return low, high, low is not None or high is not None
+
+
 def _scores(reader: RunReader, step: dict[str, Any], chunks: list[int]) -> list[ScoreColumn]:
     written: list[str] = []
     for k in chunks:
@@ -218,12 +237,16 @@ def _scores(reader: RunReader, step: dict[str, Any], chunks: list[int]) -> list[
         kept_values = np.concatenate(kept) if kept else np.zeros(0)
         dropped_values = np.concatenate(dropped) if dropped else np.zeros(0)
         low, high, known = _bounds(step)
+        source = "params" if known else ""
+        if not known:
+            low, high, known = _bounds_from_reasons(step.get("dropped", {}))
+            source = "drop reasons" if known else ""
         if not known and len(kept_values) and len(dropped_values):  # a filter without declared bounds
             finite = kept_values[np.isfinite(kept_values)]
             if len(finite):
-                low, high = float(finite.min()), float(finite.max())
+                low, high, source = float(finite.min()), float(finite.max()), "kept values"
         out.append(ScoreColumn(step["index"], step["op"], column, kept_values, dropped_values, len(chunks),
-                               low, high, known))
+                               low, high, known, source))
     return out
 
 

@@ -86,8 +86,8 @@ def _scores(data: ReportData) -> str:
            '</span>dropped<span style="background:#e3f0ff;border:1px solid #9bbcf0"></span>kept side'
            '<span style="background:#d9480f"></span>threshold</p>']
     for sc in data.scores:
-        how = "threshold from the step's params" if sc.bounds_known else (
-            "kept side: the range of kept values" if sc.low is not None else "no threshold (a score only)")
+        how = {"params": "threshold from the step's params", "drop reasons": "threshold named by the drop reasons",
+               "kept values": "kept side: the range of kept values"}.get(sc.bounds_from, "no threshold (a score only)")
         values = [v for v in (sc.kept, sc.dropped) if len(v)]
         n = sum(len(v) for v in values)
         chunks = data.summary.get("chunks", 0)

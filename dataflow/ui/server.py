@@ -18,7 +18,7 @@ small JSON API:
 ==========================  =====================================================================
 
 Safe by default: it listens on 127.0.0.1; bound to any other address it requires a token (sent as the
-``X-Dataflow-Token`` header or ``?token=``). Every path the page names, and every path a spec names
+``X-Dataflow-Token`` header or ``?token=``) for everything but the static page. Every path the page names, and every path a spec names
 (input, output, cache), must lie under the project directory the server started in; anything else is
 refused with 403. Requests to a loopback server must name a loopback host (no DNS rebinding), and
 writes must be JSON (no cross-site form posts). A run's failure is shown with its error.
@@ -338,9 +338,10 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused("expected a JSON object", HTTPStatus.BAD_REQUEST)
         return data
 
-    def _allowed(self, query: dict[str, str]) -> None:
+    def _allowed(self, path: str, query: dict[str, str]) -> None:
         app = self.app
-        if app.token is not None:
+        static = path == "/" or path.lstrip("/") in STATIC_TYPES  # the page itself holds no data
+        if app.token is not None and not static:
             given = self.headers.get("X-Dataflow-Token") or query.get("token", "")
             if not secrets.compare_digest(given, app.token):
                 raise Refused("a valid token is required (the URL printed at start-up carries it)",
@@ -352,7 +353,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         try:
-            self._allowed(query)
+            self._allowed(url.path, query)
             self._route(method, url.path, query)
         except Refused as exc:
             self._json({"error": str(exc)}, exc.status)

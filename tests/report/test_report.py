@@ -129,3 +129,11 @@ def test_score_values_of_a_large_run_are_sampled_and_say_so(run_dir):
     assert full.summary["chunks"] == 3 and whole.chunks_read == 3 and words.chunks_read == 1
     assert 0 < len(words.kept) + len(words.dropped) < len(whole.kept) + len(whole.dropped)
     assert "(a sample: 1 of 3 chunks)" in render_report(run_dir, score_chunks=1)
+
+
+def test_thresholds_named_by_drop_reasons():
+    from dataflow.report.data import _bounds_from_reasons
+
+    assert _bounds_from_reasons({"quality < 3": 4}) == (3.0, None, True)
+    assert _bounds_from_reasons({"ratio > 3e-08": 1, "ratio < 0.5": 2}) == (0.5, 3e-08, True)
+    assert _bounds_from_reasons({"duplicate": 2, "llm: timeout": 1}) == (None, None, False)

@@ -125,6 +125,11 @@ def test_build_compile_fix_run_report_and_ask_why(browser, ui_server, shots):
     expect(words).not_to_have_class(re.compile(r"\bhas-error\b"))
     shots(page, "fixed")
 
+    # Every progress count the page shows is recorded, to check it only moves forward.
+    page.evaluate("""() => { window.__counts = [];
+        new MutationObserver(() => document.querySelectorAll('#progress .count')
+            .forEach((c) => window.__counts.push(c.textContent)))
+        .observe(document.getElementById('progress'), {childList: true, subtree: true}); }""")
     page.click("#run")
     expect(page.locator("#run-state")).to_have_attribute("data-state", "completed", timeout=120_000)
     bars = page.locator("#progress .bar")
@@ -132,6 +137,8 @@ def test_build_compile_fix_run_report_and_ask_why(browser, ui_server, shots):
     for i in range(3):
         expect(bars.nth(i).locator(".count")).to_have_text("5/5 chunks")
     shots(page, "run-completed")
+    counts = [int(c.split("/")[0]) for c in page.evaluate("window.__counts") if "/" in c]
+    assert counts and counts[-1] == 5 and all(0 <= c <= 5 for c in counts)
 
     # The report opens in its own tab.
     with page.expect_popup() as popup:
@@ -161,6 +168,51 @@ def test_build_compile_fix_run_report_and_ask_why(browser, ui_server, shots):
     expect(page.locator("#steps .step")).to_have_count(3)
     assert not errors, errors
     assert len(shots.taken) == 7 and all(p.stat().st_size > 10_000 for p in shots.taken)
+
+
+SLOW_OP = """
+import time
+from dataflow.core.operator import Generator, OutputColumn
+
+
+class Slow(Generator):
+    \"\"\"Test operator: a quarter of a second per chunk, so the page can watch the run and stop it.\"\"\"
+
+    output_key = OutputColumn("slow")
+
+    def generate(self, batch, ctx):
+        time.sleep(0.25)
+        return {ctx.cols.output_key: [1] * len(batch)}
+"""
+
+
+def test_watch_progress_stop_and_resume(browser, ui_server, project, shots):
+    from playwright.sync_api import expect
+
+    base, _ = ui_server
+    (project / "slow_op.py").write_text(SLOW_OP)
+    (project / "slow.yaml").write_text("input: data.jsonl\nchunk_size: 1\nworkers: 1\n"
+                                       "steps:\n  - op: slow_op.py:Slow\n")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#spec-path", "slow.yaml")
+    page.click("#spec-load")
+    expect(page.locator("#steps .step")).to_have_count(1)
+    page.click("#run")
+    count = page.locator("#progress .bar .count")
+    expect(count).to_have_text(re.compile(r"^([3-9]|1\d)/25 chunks$"), timeout=60_000)
+    shots(page, "progress-midway")
+    page.click("#stop")
+    expect(page.locator("#run-state")).to_have_attribute("data-state", "stopped")
+    expect(page.locator("#run-state")).to_contain_text("Resume continues")
+    stopped_at = int(count.inner_text().split("/")[0])
+    assert 3 <= stopped_at < 25
+    shots(page, "stopped")
+    page.click("#resume")
+    expect(page.locator("#run-state")).to_have_attribute("data-state", "completed", timeout=60_000)
+    expect(count).to_have_text("25/25 chunks")
+    shots(page, "resumed-to-the-end")
 
 
 def test_a_failed_run_shows_its_error_in_the_page(browser, ui_server, project, shots):

@@ -72,6 +72,8 @@ def test_another_address_requires_a_token(project):
         assert token and len(token) >= 16
         base = f"http://127.0.0.1:{server.server_address[1]}"
         assert get(base, "/api/files")[0] == 401
+        assert get(base, "/report?cache=.dataflow/x")[0] == 401
+        assert get(base, "/app.js")[0] == 200  # the page's own files carry no data
         assert get(base, "/api/files", {"X-Dataflow-Token": "wrong"})[0] == 401
         assert get(base, f"/api/files?token={token}")[0] == 200
         assert get(base, "/api/files", {"X-Dataflow-Token": token})[0] == 200
