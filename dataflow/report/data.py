@@ -275,10 +275,11 @@ def _refined(reader: RunReader, step: dict[str, Any], sample_chunks: int, exampl
 
 
 def _changes(old: str, new: str) -> list[tuple[str, str, str]]:
-    """(tag, old piece, new piece) of what differs, word by word: what a refiner removed or added."""
-    a, b = old.split(" "), new.split(" ")
+    """(tag, old piece, new piece) of what differs, token by token (words and the whitespace between
+    them): what a refiner removed or added, whitespace included."""
+    a, b = re.findall(r"\s+|\S+", old), re.findall(r"\s+|\S+", new)
     ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    return [(tag, " ".join(a[i1:i2]), " ".join(b[j1:j2])) for tag, i1, i2, j1, j2 in ops]
+    return [(tag, "".join(a[i1:i2]), "".join(b[j1:j2])) for tag, i1, i2, j1, j2 in ops]
 
 
 def _clusters(reader: RunReader, step: dict[str, Any], sample_chunks: int, examples: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -101,18 +102,33 @@ def _scores(data: ReportData) -> str:
     return "".join(out) if data.scores else '<p class="muted">no step wrote a numeric score column</p>'
 
 
-def _diff(changes: list[tuple[str, str, str]]) -> tuple[str, str]:
+def _diff(changes: list[tuple[str, str, str]], context: int = 24) -> tuple[str, str]:
+    """Before and after with removed text struck and added text marked (changed whitespace drawn as
+    ``·`` and ``↵``); unchanged runs longer than twice ``context`` tokens are cut to their ends, so a long
+    document shows where it changed."""
     before, after = [], []
-    for tag, old, new in changes:
+    last = len(changes) - 1
+    for i, (tag, old, new) in enumerate(changes):
         if tag == "equal":
+            tokens = re.findall(r"\s+|\S+", old)
+            if len(tokens) > 2 * context:
+                head = "".join(tokens[:context]) if i > 0 else ""
+                tail = "".join(tokens[-context:]) if i < last else ""
+                old = f"{head} … {tail}"
             before.append(escape(old))
-            after.append(escape(new))
+            after.append(escape(old))
             continue
         if old:
-            before.append(f"<del>{escape(old)}</del>")
+            before.append(f"<del>{_visible(old)}</del>")
         if new:
-            after.append(f"<ins>{escape(new)}</ins>")
-    return clip_html(" ".join(before)), clip_html(" ".join(after))
+            after.append(f"<ins>{_visible(new)}</ins>")
+    return clip_html("".join(before)), clip_html("".join(after))
+
+
+def _visible(piece: str) -> str:
+    if piece.strip():
+        return escape(piece)
+    return piece.replace(" ", "·").replace("\t", "→").replace("\n", "↵\n")
 
 
 def clip_html(text: str, limit: int = 4000) -> str:
