@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -123,7 +124,15 @@ def test_build_compile_fix_run_report_and_ask_why(browser, ui_server, shots):
     page.click("#compile")
     expect(page.locator("#compile-status")).to_contain_text("compiles: 3 steps")
     expect(words).not_to_have_class(re.compile(r"\bhas-error\b"))
+    # The last step's column suggestions include what the earlier steps write.
+    later = page.locator('.step[data-index="2"] datalist option')
+    assert {"text", "word_count"} <= {later.nth(i).get_attribute("value") for i in range(later.count())}
     shots(page, "fixed")
+    page.click("#spec-save")
+    expect(page.locator("#spec-status")).to_have_text("saved pipeline.yaml")
+    saved = yaml.safe_load((app.root / "pipeline.yaml").read_text())
+    assert [s["op"] for s in saved["steps"]] == ["HtmlEntityRefiner", "WordNumberFilter", "UniqueWordsFilter"]
+    assert saved["steps"][1] == {"op": "WordNumberFilter", "params": {"min_words": 20}, "run": {"input_key": "text"}}
 
     # Every progress count the page shows is recorded, to check it only moves forward.
     page.evaluate("""() => { window.__counts = [];

@@ -228,3 +228,20 @@ def test_stop_a_run_and_resume_it(ui_server, project):
     assert st["steps"][0]["done"] == 25
     summary = json.loads((project / ".dataflow" / "slow" / "run.json").read_text())
     assert summary["resumed_chunks"] >= done_before and summary["totals"]["rows_out"] == 25
+
+
+def test_rejects_ops_columns_and_spec_round_trip(ui_server, project):
+    base, _ = ui_server
+    ops = get(base, "/api/ops")[1]
+    assert any(op["name"] == "WordNumberFilter" and "min_words" in op["params"]["properties"] for op in ops)
+    assert get(base, "/api/columns?path=data.jsonl")[1] == ["id", "source", "text"]
+    assert post(base, "/api/spec", {"path": "specs/p.yaml", "spec": SPEC})[1] == {"saved": "specs/p.yaml"}
+    assert get(base, "/api/spec?path=specs/p.yaml")[1] == SPEC
+    assert "specs/p.yaml" in get(base, "/api/files")[1]["files"]
+    (project / "bad.jsonl").write_text('{"text": "fine words here"}\n{"text": 5}\n')
+    spec = {**SPEC, "input": "bad.jsonl", "on_bad_input": "skip"}
+    assert post(base, "/api/run", {"path": "skip.yaml", "spec": spec})[1]["started"]
+    st = wait_for(base, ("completed", "failed"))
+    assert st["state"] == "completed", st.get("error")
+    rejects = get(base, f"/api/rejects?cache={quote(st['cache_dir'])}")[1]
+    assert len(rejects) == 1 and rejects[0]["line"] == 2
