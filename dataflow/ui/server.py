@@ -435,6 +435,11 @@ def serve(root: str | Path = ".", *, host: str = "127.0.0.1", port: int = 8765, 
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{server.server_address[1]}/" + (f"?token={app.token}" if app.token else "")
     print(f"dataflow ui: {url}\nproject directory: {app.root}\n(ctrl-c to stop)", flush=True)
+
+    def interrupt(signum: int, frame: Any) -> None:  # SIGTERM as ctrl-c: a run the UI started stops too
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -245,3 +245,21 @@ def test_rejects_ops_columns_and_spec_round_trip(ui_server, project):
     assert st["state"] == "completed", st.get("error")
     rejects = get(base, f"/api/rejects?cache={quote(st['cache_dir'])}")[1]
     assert len(rejects) == 1 and rejects[0]["line"] == 2
+
+
+def test_dataflow_ui_command_serves_on_loopback_and_stops_on_sigterm(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "dataflow.cli.main", "ui", "--port", "0"], cwd=project,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("dataflow ui: http://127.0.0.1:"), line
+        base = line.split(": ", 1)[1].strip().rstrip("/")
+        assert get(base, "/api/files")[1]["root"] == str(project.resolve())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
