@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from html import escape
 from typing import Any
 
 from dataflow.report import svg
-from dataflow.report.data import ReportData, clip
+from dataflow.report.data import ReportData, clip, split_words
 
 SECTIONS = (("funnel", "Rows per step"), ("drops", "Why rows were dropped"), ("scores", "Score distributions"),
             ("refiners", "What the refiners changed"), ("dedup", "Duplicate clusters"),
@@ -103,14 +102,14 @@ def _scores(data: ReportData) -> str:
 
 
 def _diff(changes: list[tuple[str, str, str]], context: int = 24) -> tuple[str, str]:
-    """Before and after with removed text struck and added text marked (changed whitespace drawn as
-    ``·`` and ``↵``); unchanged runs longer than twice ``context`` tokens are cut to their ends, so a long
+    """Before and after with removed text struck and added text marked (whitespace drawn in them);
+    unchanged runs longer than twice ``context`` tokens are cut to their ends, so a long
     document shows where it changed."""
     before, after = [], []
     last = len(changes) - 1
     for i, (tag, old, new) in enumerate(changes):
         if tag == "equal":
-            tokens = re.findall(r"\s+|\S+", old)
+            tokens = split_words(old)
             if len(tokens) > 2 * context:
                 head = "".join(tokens[:context]) if i > 0 else ""
                 tail = "".join(tokens[-context:]) if i < last else ""
@@ -126,9 +125,8 @@ def _diff(changes: list[tuple[str, str, str]], context: int = 24) -> tuple[str, 
 
 
 def _visible(piece: str) -> str:
-    if piece.strip():
-        return escape(piece)
-    return piece.replace(" ", "·").replace("\t", "→").replace("\n", "↵\n")
+    """A changed piece with its whitespace drawn (``·`` a space, ``→`` a tab, ``↵`` a line break)."""
+    return escape(piece).replace(" ", "·").replace("\t", "→").replace("\n", "↵\n")
 
 
 def clip_html(text: str, limit: int = 4000) -> str:
