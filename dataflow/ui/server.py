@@ -18,9 +18,9 @@ small JSON API:
 ==========================  =====================================================================
 
 Safe by default: it listens on 127.0.0.1; bound to any other address it requires a token (sent as the
-``X-Dataflow-Token`` header or ``?token=``) for everything but the static page. Every path the page names, and every path a spec names
-(input, output, cache), must lie under the project directory the server started in; anything else is
-refused with 403. Requests to a loopback server must name a loopback host (no DNS rebinding), and
+``X-Dataflow-Token`` header or ``?token=``) for everything but the static page. Every path the page
+names, and every path a spec names (input, output, cache, prompts, the params an operator declares as
+paths), must lie under the project directory the server started in; anything else is refused with 403. Requests to a loopback server must name a loopback host (no DNS rebinding), and
 writes must be JSON (no cross-site form posts). A run's failure is shown with its error.
 """
 
@@ -146,9 +146,13 @@ class UIApp:
 
     def check_spec_paths(self, spec_file: Path, spec: dict[str, Any]) -> None:
         """The spec's own files (read from its folder, as the engine reads them) must be under the root."""
-        for key in ("input", "output", "cache_dir", "prompts_dir"):
-            value = spec.get(key)
-            if isinstance(value, str) and value:
+        named = [(key, spec.get(key)) for key in ("input", "output", "cache_dir", "prompts_dir")]
+        for i, step in enumerate(spec.get("steps") or [], 1):  # params an operator declares as paths
+            cls = _operator_class(step.get("op")) if isinstance(step, dict) else None
+            params = step.get("params") or {} if isinstance(step, dict) else {}
+            named += [(f"step {i} {key}", params.get(key)) for key in getattr(cls, "path_params", ())]
+        for key, value in named:
+            if isinstance(value, str) and value and "://" not in value:
                 target = (spec_file.parent / Path(value).expanduser()).resolve()
                 if target != self.root and self.root not in target.parents:
                     raise Refused(f"{key}: {value}: outside the project directory {self.root}")
@@ -294,6 +298,17 @@ class UIApp:
     def session(self) -> dict[str, Any]:
         path = self.state_dir / "session.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _operator_class(name: Any) -> Any:
+    from dataflow.core.registry import OPERATORS
+
+    if not isinstance(name, str) or ":" in name:
+        return None
+    try:
+        return OPERATORS.get(name)
+    except KeyError:
+        return None
 
 
 def _problem(p: Any) -> dict[str, Any]:

@@ -101,6 +101,9 @@ def test_a_spec_naming_files_outside_the_project_is_refused(ui_server, project):
     for key, value in (("input", "../../etc/passwd"), ("output", "/tmp/elsewhere.jsonl"), ("cache_dir", "../c")):
         status, body = post(base, "/api/run", {"path": "pipeline.yaml", "spec": {**SPEC, key: value}})
         assert status == 403 and "outside the project directory" in body["error"]
+    step = {"op": "SQLDialectTranspiler", "params": {"db_root": "../../var"}}
+    status, body = post(base, "/api/run", {"path": "pipeline.yaml", "spec": {**SPEC, "steps": [step]}})
+    assert status == 403 and "step 1 db_root" in body["error"]
     assert not (project / "pipeline.yaml").exists()
 
 
