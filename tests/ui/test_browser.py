@@ -49,8 +49,9 @@ def browser():
 
 
 @pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("DATAFLOW_UI_SCREENSHOTS") or tmp_path / "screenshots")
+def shots(tmp_path, request):
+    """``shots(page, stage)`` saves a full-page screenshot as ``<folder>/<test>/NN-<stage>.png``."""
+    folder = Path(os.environ.get("DATAFLOW_UI_SCREENSHOTS") or tmp_path / "screenshots") / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     taken: list[Path] = []
 

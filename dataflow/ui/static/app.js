@@ -191,7 +191,7 @@ function renderSteps() {
     return el("li", {class: "step", "data-index": i, "data-op": step.op},
       el("div", {class: "step-head"},
         el("span", {class: "title", text: `${i + 1}. ${step.op}`}),
-        op ? el("span", {class: "badge", text: op.kind}) : el("span", {class: "badge", text: "unknown"}),
+        el("span", {class: "badge", text: op ? op.kind : step.op.includes(":") ? "from a file" : "unknown operator"}),
         el("button", {class: "up", title: "move up", onclick: () => moveStep(i, -1), disabled: i === 0}, "↑"),
         el("button", {class: "down", title: "move down", onclick: () => moveStep(i, 1), disabled: i === state.spec.steps.length - 1}, "↓"),
         el("button", {class: "remove", title: "remove", onclick: () => removeStep(i)}, "✕")),
