@@ -180,9 +180,12 @@ def clip(value: Any, limit: int = TEXT_LIMIT) -> str:
 
 # ---------------------------------------------------------------------------- score columns
 def _bounds(step: dict[str, Any]) -> tuple[float | None, float | None, bool]:
-    """The kept interval of a range filter: read from an instance built with the step's params."""
+    """The kept interval of a range filter: read from an instance built with the step's params (only a
+    :class:`RangeFilter` is built: its constructor only stores its bounds)."""
+    from dataflow.core.operator import RangeFilter
+
     cls = operator_class(step)
-    if cls is None or step.get("kind") != "filter":
+    if not (isinstance(cls, type) and issubclass(cls, RangeFilter)):
         return None, None, False
     try:
         op = cls(**(step.get("params") or {}))
