@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup demo test test-slow test-all bench lint clean
+.PHONY: help setup browser demo test test-slow test-all bench lint clean
 
 help:
 	@echo "make demo      set up .venv and run the demo pipeline (embedded model, offline)"
@@ -31,13 +31,23 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo.run_demo
 
-test: $(STAMP)
+# The browser tests (tests/ui/test_browser.py) drive Debian's Chromium through Playwright (never its own
+# browser download). Installed here where we may (root with apt); elsewhere those tests skip, saying why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo ">> installing Chromium for the browser tests (apt)"; \
+		apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } \
+		|| echo "warning: Chromium could not be installed: the browser tests will skip"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" -p no:cacheprovider
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow" -p no:cacheprovider
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""The ``dataflow`` command line: init, run, compile, ops list|show, agent, inspect."""
+"""The ``dataflow`` command line: init, run, compile, ops list|show, agent, inspect, report, ui."""
 
 from __future__ import annotations
 
@@ -90,10 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--step", type=int, help="only this step")
     insp.add_argument("--limit", type=int, default=20)
     insp.set_defaults(func=cmd_inspect)
+
+    rep = sub.add_parser("report", help="write a run's report: one self-contained HTML file (charts, examples)")
+    rep.add_argument("target", help="a cache directory or a spec file")
+    rep.add_argument("-o", "--output", help="where to write it (default: report.html in the cache directory)")
+    rep.set_defaults(func=cmd_report)
+
+    ui = sub.add_parser("ui", help="a local web app: operators, pipeline builder, runs, reports, row lookup")
+    ui.add_argument("--port", type=int, default=8765)
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1; any other address requires a token)")
+    ui.add_argument("--token", help="access token (default: a random one when --host is not 127.0.0.1)")
+    ui.add_argument("--root", default=".", help="the project directory: files are read and written only below it")
+    ui.set_defaults(func=cmd_ui)
     return p
 
 
 # ---------------------------------------------------------------------------- run / compile
+def _cache_dir(target: Path) -> Path:
+    """A cache directory given as itself or through the spec that runs there."""
+    if target.is_file():
+        pipe = _load(argparse.Namespace(spec=str(target)))
+        return Path(pipe.cache_dir) if pipe.cache_dir else pipe.default_cache_dir()
+    return target
+
+
 def _load(args: argparse.Namespace):
     from dataflow.core.pipeline import Pipeline
 
@@ -230,12 +251,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from dataflow.core.run_inspector import RunInspector
 
-    target = Path(args.target)
-    if target.is_file():
-        pipe = _load(argparse.Namespace(spec=str(target)))
-        cache_dir = Path(pipe.cache_dir) if pipe.cache_dir else pipe.default_cache_dir()
-    else:
-        cache_dir = target
+    cache_dir = _cache_dir(Path(args.target))
     try:
         insp = RunInspector(cache_dir)
     except FileNotFoundError as exc:
@@ -252,6 +268,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         print(insp.overview())
     return 0
+
+
+# ---------------------------------------------------------------------------- report / ui
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from dataflow.report import write_report
+
+    t0 = time.perf_counter()
+    try:
+        path = write_report(_cache_dir(Path(args.target)), args.output)
+    except FileNotFoundError as exc:
+        print(f"dataflow: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB in {time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from dataflow.ui.server import serve
+
+    return serve(root=Path(args.root), host=args.host, port=args.port, token=args.token)
 
 
 # ---------------------------------------------------------------------------- init

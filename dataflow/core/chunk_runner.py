@@ -24,7 +24,8 @@ from dataflow.core.errors import StepError
 from dataflow.core.fileio import read_frame, write_frame
 from dataflow.core.operator import BatchResult, Operator
 
-LLM_FIELDS = ("requests", "cache_hits", "tokens_in", "tokens_out", "cost")
+# seconds: wall time inside the serving (the step's LLM latency, summed over its batches)
+LLM_FIELDS = ("requests", "cache_hits", "tokens_in", "tokens_out", "cost", "seconds")
 
 
 # ============================================================================ isolating failing rows

@@ -177,6 +177,7 @@ class Engine:
                                 rows_out=rows_out, n_rejects=n_rejects, decisions=decisions, meta=meta)
         summary["resumed_chunks"] = done_before
         atomic_json(layout.run_json, summary)
+        write_report(layout.root)
         layout.emit("run_completed", run_id=self.run_id, rows_out=rows_out, rejected=n_rejects)
         self.prune()
         return summary
@@ -272,6 +273,19 @@ class Engine:
         for other in ingest_root.iterdir() if ingest_root.exists() else ():
             if other.is_dir() and other.name != self.plan.input_fingerprint:
                 shutil.rmtree(other, ignore_errors=True)
+
+
+def write_report(cache_dir: Path) -> None:
+    """``report.html`` beside ``run.json`` (samples are bounded, so it stays cheap on large runs); a report
+    that cannot be written only warns: the run's results are complete without it."""
+    import logging
+
+    try:
+        from dataflow.report import write_report as write
+
+        write(cache_dir)
+    except Exception as exc:  # noqa: BLE001 - the report is a view of the run, never its failure
+        logging.getLogger("dataflow").warning("report.html not written: %s: %s", type(exc).__name__, exc)
 
 
 class StepProgress:

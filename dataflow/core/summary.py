@@ -68,6 +68,13 @@ def _step_entry(layout: CacheLayout, step: Any, run_id: str, n_chunks: int, deci
         "tokens_in": int(llm.get("tokens_in", 0)), "tokens_out": int(llm.get("tokens_out", 0)),
         "fingerprint": step.fingerprint,
     }
+    if llm.get("seconds"):
+        entry["llm_seconds"] = round(llm["seconds"], 4)
+    # What the step was (for reports): its class, params and bindings, when the caller knows them.
+    for key in ("op_class", "params", "bindings"):
+        value = getattr(step, key, None)
+        if value:
+            entry[key] = value
     if llm.get("cost"):
         entry["cost"] = round(llm["cost"], 6)
     if step.is_barrier:

@@ -39,6 +39,7 @@ def main() -> int:
     cache = summary["cache_dir"]
     print(f"\nwhy was a row dropped?   .venv/bin/dataflow inspect {cache} --row 4")
     print(f"all dropped rows:        .venv/bin/dataflow inspect {cache} --dropped")
+    print(f"the report (charts):     {cache}/report.html   (or browse it all: .venv/bin/dataflow ui)")
     print(f"done in {time.time() - t0:.1f} s (run it again: everything comes from the cache)")
     return 0
 
