@@ -3,18 +3,20 @@
 :func:`build_pipeline` runs, recording every step in the session log (:mod:`dataflow.agent.session`):
 
 1. profile the input (:func:`~dataflow.agent.profile.profile_data`);
-2. shortlist operators for the request and the data's columns (:class:`~dataflow.agent.catalog.Catalog`);
-3. build the spec schema over the shortlist (:func:`~dataflow.agent.spec_schema.build_spec_schema`) and
-   ask the model for ``{"steps": [...]}`` under it (constrained decoding where the backend has it; the
-   answer is validated against the schema either way);
-4. dry-run the spec on ``rows`` sample rows (:func:`~dataflow.agent.dry_run.dry_run`): compile problems
-   and findings go back to the model in the next round, at most ``max_rounds`` rounds;
+2. plan with small questions (:mod:`dataflow.agent.decide`): the request's actions and their effect; per
+   action an operator chosen among those retrieved for it (:class:`~dataflow.agent.catalog.Catalog`), or
+   none, then its params and bindings; every answer decoded under a JSON Schema built from the registry;
+3. for an action no operator does, the model writes one (:mod:`dataflow.agent.synthesis`: static check,
+   tests in the sandbox) and the step refers to the file;
+4. dry-run the spec on ``rows`` sample rows (:func:`~dataflow.agent.dry_run.dry_run`): a finding sends
+   the actions it concerns back, to be filled again with the finding in view, then chosen again without
+   the operator that failed; at most ``max_rounds`` rounds;
 5. write the YAML spec (``spec_out``) and return an :class:`AgentResult` with a short report of what each
    step does and what it did to the sample, or, when no round succeeded, a message saying why.
 
-A planned step may be ``NEW`` (no catalogue operator does it): the model then writes the operator
-(:mod:`dataflow.agent.synthesis`: static check, tests in the sandbox) and the step refers to the file.
-:func:`refine_pipeline` edits an existing spec from a request with the same loop.
+:func:`refine_pipeline` edits an existing spec from a request: the model sees the current steps and
+answers the whole new spec under one schema (:func:`~dataflow.agent.spec_schema.build_spec_schema`),
+then the same dry run and repair.
 
 The model is any serving (``generate(requests) -> results``); without one, the default serving (the
 embedded model) is built.
