@@ -8,7 +8,7 @@ is made of these decisions:
 
 1. :func:`split_request`: the request's actions, in order, each with its effect on the data: drop rows,
    rewrite text or add a column (:data:`EFFECTS`). A request of one clause (no "and", "then", "also",
-   comma or semicolon) is one action in its own words; the call then only classifies its effect.
+   comma or semicolon) is one action in its own words; the call then only asks for its effect.
 2. :func:`choose_operator`: for one action, which of the operators retrieved for its words whose kind
    has its effect (:func:`candidates_for`, :data:`CANDIDATES` of them, best first) does it: an enum of
    their names, or :data:`NONE` when none does (then a new operator is written). The effect is the
@@ -92,27 +92,29 @@ def ask(serving: Any, log: Any, prompt: str, schema: dict[str, Any], purpose: st
 # ------------------------------------------------------------------------------------------- 1. split
 def split_request(request: str, serving: Any, log: Any, *, system: str) -> list[tuple[str, str]]:
     """The actions ``request`` asks for, in order, each in the request's own words, with its effect (a key
-    of :data:`EFFECTS`)."""
-    schema = {"type": "object", "properties": {"actions": {
-        "type": "array", "items": {"type": "object", "properties": {
-            "action": {"type": "string", "minLength": 3, "maxLength": 160}, "effect": {"enum": list(EFFECTS)}},
-            "required": ["action", "effect"], "additionalProperties": False}, "minItems": 1, "maxItems": 6}},
-        "required": ["actions"], "additionalProperties": False}
-    several = bool(_CLAUSES.search(request))
-    prompt = (f"Request: {request}\n\n"
-              + ("List the separate actions this data-processing request asks for, in order, each in the request's "
-                 "own words: one condition that rows must meet (each condition on its own: language, length, "
-                 "content and duplicates are separate actions), or one change to make. For example \"keep French "
-                 "texts of at most 100 words and lowercase them\" has three: \"keep French texts\", \"keep texts of "
-                 "at most 100 words\", \"lowercase the texts\". " if several else
-                 "This request is one action. ")
-              + "Give each action its effect on the data:\n"
-              + "\n".join(f"- {name}: {what}" for name, (_, what) in EFFECTS.items())
-              + '\nAnswer {"actions": [{"action": ..., "effect": ...}, ...]}.')
-    answer = ask(serving, log, prompt, schema, "actions", system=system, max_tokens=200 if several else 80)
-    actions = [(a["action"].strip(), a["effect"]) for a in answer["actions"] if a["action"].strip()]
-    if not several:  # one action: the request's own words, which retrieval reads best
-        actions = [(request.strip(), actions[0][1])]
+    of :data:`EFFECTS`). A request of one clause is one action in its own words (retrieval reads those
+    best); only its effect is asked for."""
+    effects = "\n".join(f"- {name}: {what}" for name, (_, what) in EFFECTS.items())
+    if not _CLAUSES.search(request):
+        schema = {"type": "object", "properties": {"effect": {"enum": list(EFFECTS)}}, "required": ["effect"],
+                  "additionalProperties": False}
+        prompt = (f"Request: {request}\n\nWhat does this request do to the data?\n{effects}\n"
+                  'Answer {"effect": ...}.')
+        actions = [(request.strip(), ask(serving, log, prompt, schema, "effect", system=system, max_tokens=24)["effect"])]
+    else:
+        schema = {"type": "object", "properties": {"actions": {
+            "type": "array", "items": {"type": "object", "properties": {
+                "action": {"type": "string", "minLength": 3, "maxLength": 160}, "effect": {"enum": list(EFFECTS)}},
+                "required": ["action", "effect"], "additionalProperties": False}, "minItems": 1, "maxItems": 6}},
+            "required": ["actions"], "additionalProperties": False}
+        prompt = (f"Request: {request}\n\nList the separate actions this data-processing request asks for, in order, "
+                  "each in the request's own words: one condition that rows must meet (each condition on its own: "
+                  "language, length, content and duplicates are separate actions), or one change to make. For "
+                  'example "keep French texts of at most 100 words and lowercase them" has three: "keep French '
+                  'texts", "keep texts of at most 100 words", "lowercase the texts". Give each action its effect on '
+                  f'the data:\n{effects}\nAnswer {{"actions": [{{"action": ..., "effect": ...}}, ...]}}.')
+        answer = ask(serving, log, prompt, schema, "actions", system=system, max_tokens=200)
+        actions = [(a["action"].strip(), a["effect"]) for a in answer["actions"] if a["action"].strip()]
     log.decision("actions", actions=actions)
     return actions
 

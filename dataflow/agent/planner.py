@@ -319,8 +319,8 @@ def _filters_that_did_nothing(report: Any, catalog: Any) -> str | None:
     if not report.steps or any(k not in ("filter", "dedup") for k in kinds) or any(s.dropped for s in report.steps):
         return None
     return (f"no step dropped any of the {report.rows_in} sample rows, so the pipeline changed nothing: check that "
-            "its operators do what the request asks (if none in the catalogue does, use a NEW step); if they do "
-            "and the sample has nothing to remove, answer the same pipeline again")
+            "its operators do what the request asks (if none does, say so); if they do and the sample has nothing "
+            "to remove, give the same answer again")
 
 
 def _synthesize(steps: list[dict[str, Any]], input: Path, spec_dir: Path, rows: int, serving: Any,

@@ -15,8 +15,8 @@ from tests.operators.reasoning.scripted_serving import ScriptedServing
 
 def question(call: Any) -> str:
     props = (call.schema or {}).get("properties", {})
-    for key, name in (("actions", "actions"), ("op", "choose"), ("params", "fill"), ("name", "new"),
-                      ("steps", "plan")):
+    for key, name in (("actions", "actions"), ("effect", "actions"), ("op", "choose"), ("params", "fill"),
+                      ("name", "new"), ("steps", "plan")):
         if key in props:
             return name
     return "code"
@@ -24,8 +24,8 @@ def question(call: Any) -> str:
 
 def agent_model(**queues: Any) -> ScriptedServing:
     """``agent_model(choose=[{"op": "X"}], fill=[{...}], ...)``: dicts are sent as JSON, strings as they are.
-    Without an ``actions`` queue, the actions question is answered with the request as one action whose
-    effect is ``effect`` (default "drop rows")."""
+    Without an ``actions`` queue, the effect question (a request of one action) is answered with
+    ``effect`` (default "drop rows")."""
     effect = queues.pop("effect", "drop rows")
     queues = {k: list(v) for k, v in queues.items()}
 
@@ -33,9 +33,8 @@ def agent_model(**queues: Any) -> ScriptedServing:
         asked = question(call)
         queue = queues.get(asked)
         if not queue:
-            if asked == "actions":
-                request = call.messages[-1]["content"].split("\n", 1)[0].removeprefix("Request: ")
-                return json.dumps({"actions": [{"action": request, "effect": effect}]})
+            if asked == "actions":  # one action: only its effect is asked for
+                return json.dumps({"effect": effect})
             return None
         answer = queue.pop(0) if len(queue) > 1 else queue[0]
         return answer if isinstance(answer, str) else json.dumps(answer)
