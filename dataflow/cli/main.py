@@ -47,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", help="override the spec's cache_dir")
     run.add_argument("--chunk-size", type=int, help="override the spec's chunk_size")
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    run.add_argument("--executor", choices=["local", "spawn", "serial"],
+    run.add_argument("--executor", choices=["local", "spawn", "serial", "ray"],
                      help="how chunks are spread over workers: forked processes (local), fresh interpreters "
-                          "(spawn) or none (serial)")
+                          "(spawn), none (serial) or a Ray cluster (ray; pip install 'dataflow[ray]')")
+    run.add_argument("--address", help="with --executor ray: the cluster to join (host:port, or auto); "
+                                       "default: a Ray instance on this machine")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--json", action="store_true", help="print run.json instead of the table")
     run.set_defaults(func=cmd_run)
@@ -104,6 +106,8 @@ def _load(args: argparse.Namespace):
         value = getattr(args, name, None)
         if value is not None:
             setattr(pipe, attr, Path(value) if attr in ("input", "output", "cache_dir") else value)
+    if getattr(args, "address", None):
+        pipe.executor_options = {**pipe.executor_options, "address": args.address}
     return pipe
 
 

@@ -50,7 +50,8 @@ class Pipeline:
                  sandbox: Any = None, resources: dict[str, Any] | None = None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  workers: int | None = None,
-                 on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
+                 on_bad_input: str = "error", executor: Any = None, executor_options: dict[str, Any] | None = None,
+                 name: str | None = None) -> None:
         self.input = input
         self.output = output
         self.name = name or type(self).__name__
@@ -63,7 +64,8 @@ class Pipeline:
         self.chunk_bytes = chunk_bytes
         self.workers = workers
         self.on_bad_input = on_bad_input
-        self.executor = executor
+        self.executor = executor  # a name ("local", "spawn", "serial", "ray") or an Executor
+        self.executor_options = dict(executor_options or {})  # e.g. {"address": "auto"} for ray
         self.storage: Any = StepTracer()
 
     def forward(self) -> None:
@@ -214,7 +216,7 @@ class Pipeline:
                                                                                 for k in s.op.resources}}
         engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
                         chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input,
-                        resources=specs, executor=get_executor(self.executor, self.workers),
+                        resources=specs, executor=get_executor(self.executor, self.workers, **self.executor_options),
                         progress=progress, config=self.config())
         try:
             summary = engine.run()  # closes the resources it built; instances the user passed stay open
@@ -251,6 +253,8 @@ class PipelineSpec(BaseModel):
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
     chunk_bytes: int = Field(DEFAULT_CHUNK_BYTES, gt=0)
     workers: int | None = Field(None, gt=0)
+    executor: str | None = None  # local (default), spawn, serial, ray
+    executor_options: dict[str, Any] = Field(default_factory=dict)  # ray: {address: ..., replicas: ...}
     on_bad_input: Literal["error", "skip"] = "error"
     prompts_dir: str | None = None
     steps: list[StepSpec]
@@ -269,7 +273,8 @@ class SpecPipeline(Pipeline):
                          resources={kind: _resolve_resource_paths(kind, config, base_dir)
                                     for kind, config in spec.resources.items()},
                          chunk_size=spec.chunk_size, chunk_bytes=spec.chunk_bytes,
-                         workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
+                         workers=spec.workers, on_bad_input=spec.on_bad_input, executor=spec.executor,
+                         executor_options=spec.executor_options, name=name)
         self.spec = spec
         self.base_dir = base_dir
         self.source = source
