@@ -105,7 +105,8 @@ def _load(args: argparse.Namespace):
                        ("executor", "executor")):
         value = getattr(args, name, None)
         if value is not None:
-            setattr(pipe, attr, Path(value) if attr in ("input", "output", "cache_dir") else value)
+            local_path = attr in ("input", "output", "cache_dir") and "://" not in str(value)
+            setattr(pipe, attr, Path(value) if local_path else value)
     if getattr(args, "address", None):
         pipe.executor_options = {**pipe.executor_options, "address": args.address}
     return pipe
