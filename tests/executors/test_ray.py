@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 ray = pytest.importorskip("ray", reason="ray is not installed")
+pytestmark = pytest.mark.ray
 
 from dataflow.core.pipeline import Pipeline  # noqa: E402
 from dataflow.executors.ray import RayExecutor  # noqa: E402
