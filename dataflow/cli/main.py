@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"dataflow: bad input: {exc}\n(use --on-bad-input skip to set such rows aside in the "
               "rejects file and go on)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (DataflowError, FileNotFoundError) as exc:
+    except (DataflowError, FileNotFoundError, ImportError) as exc:  # ImportError: e.g. --executor ray without ray
         print(f"dataflow: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
