@@ -155,6 +155,7 @@ class RayExecutor(Executor):
         self._pending: set[Any] = set()
         self._remote: dict[str, Any] = {}
         self._shuffles: list[dict[str, Any]] = []
+        self._actor_cpus = 0.0
 
     @property
     def workers(self) -> int:
@@ -187,6 +188,7 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
             except Exception:  # noqa: BLE001 - already finished or gone
                 pass
+        self._actor_cpus = 0.0
         for pool in pools:
             try:
                 ray.get([a.teardown.remote() for a in pool.actors], timeout=60)
@@ -246,11 +248,22 @@ class RayExecutor(Executor):
 
     def _new_pool(self, step: StepRef) -> _Pool:
         cost = step.cost
-        replicas = max(1, self.replicas or cost.replicas)
-        actor = ray.remote(_Replica).options(num_cpus=cost.cpus, num_gpus=cost.gpus, max_restarts=self.max_retries,
+        replicas, cpus = max(1, self.replicas or cost.replicas), cost.cpus
+        if cpus > 0:
+            # Replicas hold their CPUs for the whole run: leave one for the chunk tasks, which would
+            # otherwise wait for ever behind them.
+            fit = int((self.workers - self._actor_cpus - 1) // cpus)
+            if fit < replicas:
+                logger.warning("ray: %s asks for %d replica(s) of %g CPU; the cluster has room for %d",
+                               step.label, replicas, cpus, max(fit, 0))
+                replicas = max(1, fit)
+                cpus = cpus if fit >= 1 else 0
+        self._actor_cpus += replicas * cpus
+        actor = ray.remote(_Replica).options(num_cpus=cpus, num_gpus=cost.gpus, max_restarts=self.max_retries,
                                              max_task_retries=self.max_retries)
-        logger.info("ray: %d replica(s) for %s (%g CPU, %g GPU each)", replicas, step.label, cost.cpus, cost.gpus)
-        return _Pool([actor.remote() for _ in range(replicas)], cost, tuple(step.resources))
+        logger.info("ray: %d replica(s) for %s (%g CPU, %g GPU each)", replicas, step.label, cpus, cost.gpus)
+        return _Pool([actor.remote() for _ in range(replicas)], Cost(cpus, cost.gpus, cost.memory_gb, replicas),
+                     tuple(step.resources))
 
     # ------------------------------------------------------------------ barriers
     def decide(self, op: Any, tasks: list[ScanTask]) -> tuple[Any, float, float] | None:

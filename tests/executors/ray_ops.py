@@ -29,3 +29,13 @@ class PauseOnce(Evaluator):
             if len(flag.read_text().split()) == 1:
                 time.sleep(self.sleep_s)
         return {ctx.cols.output_key: batch[ctx.cols.input_key].str.len().to_numpy()}
+
+
+class AlwaysFails(Evaluator):
+    """Raises on every row: a broken operator, which must stop the run with its error."""
+
+    input_key = InputColumn("text")
+    output_key = OutputColumn("never", "int")
+
+    def evaluate(self, batch, ctx):
+        raise RuntimeError("this operator is broken")

@@ -167,6 +167,12 @@ def test_llm_step_runs_in_an_actor_pool_that_loads_the_serving_once_per_replica(
     assert sum(r["tasks"] for r in pool["replicas"]) == 8  # every chunk's LLM step went to the pool
     assert len({r["pid"] for r in pool["replicas"]}) == 2 and os.getpid() not in {r["pid"] for r in pool["replicas"]}
     assert resources.BUILDS == loads_before  # the driver built no serving
+    # More replicas than the cluster can hold beside the chunk tasks: as many as fit, and no deadlock.
+    with FakeOpenAIServer() as server:
+        serving = {"backend": "openai", "model": "fake", "base_url": server.base_url, "cache": False}
+        crowded = Ask(tmp_path / "crowded.jsonl", RayExecutor(replicas=10), serving).run()
+    assert (tmp_path / "crowded.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert len(crowded["executor_stats"]["resource_pools"][0]["replicas"]) == 3  # 4 CPUs, one left for tasks
 
 
 def test_a_worker_killed_mid_task_is_retried_with_no_row_lost_or_doubled(cluster, tmp_path):
@@ -201,6 +207,26 @@ def test_a_worker_killed_mid_task_is_retried_with_no_row_lost_or_doubled(cluster
     assert len(attempts) == 2 and attempts[0] != attempts[1]  # killed once, retried in another worker
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert len(read_jsonl(tmp_path / "ray.jsonl")) == 400
+
+
+def test_a_broken_operator_stops_the_run_with_its_error(cluster, tmp_path):
+    from dataflow.core.errors import StepError
+    from tests.executors.ray_ops import AlwaysFails
+
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"text": f"row {i}"} for i in range(50)])
+
+    class Broken(Pipeline):
+        def __init__(self):
+            super().__init__(inp, tmp_path / "out.jsonl", cache_dir=tmp_path / "cache", chunk_size=10,
+                             executor=RayExecutor())
+            self.op = AlwaysFails()
+
+        def forward(self):
+            self.op.run(self.storage, input_key="text")
+
+    with pytest.raises(StepError, match="this operator is broken"):
+        Broken().run()
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # ---------------------------------------------------------------- the driver killed at random moments
