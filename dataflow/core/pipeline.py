@@ -33,6 +33,7 @@ from dataflow.core.executor import get_executor
 from dataflow.core.operator import Operator
 from dataflow.core.plan import CompiledPlan, check_steps, fingerprint_steps, input_fingerprint, split_segments
 from dataflow.core.resources import ResourceSpec, resource_fingerprint, resource_kinds
+from dataflow.core.storage import is_url, path_part, remote_stat, stage_input, staged_output, upload_output
 from dataflow.core.tracer import StepTracer
 
 logger = logging.getLogger("dataflow")
@@ -117,8 +118,6 @@ class Pipeline:
         steps = tracer.steps
         src = input or self.input
         input_columns: list[str] | None = None
-        from dataflow.core.storage import is_url, remote_stat
-
         remote = is_url(src)
         if src is None:
             problems.append(Problem("no input given"))
@@ -146,7 +145,7 @@ class Pipeline:
             from dataflow.core.fileio import detect_format
 
             try:
-                detect_format(urlsplit_path(self.output))
+                detect_format(path_part(self.output))
             except ValueError as exc:
                 problems.append(Problem(str(exc)))
         if self.on_bad_input not in ("error", "skip"):
@@ -174,7 +173,7 @@ class Pipeline:
             try:
                 from dataflow.core.fileio import detect_format
 
-                detect_format(urlsplit_path(src))
+                detect_format(path_part(src))
             except ValueError as exc:
                 problems.append(Problem(str(exc)))
 
@@ -214,7 +213,6 @@ class Pipeline:
         ``fresh=True`` discards the cache first.
         """
         from dataflow.core.engine import Engine
-        from dataflow.core.storage import is_url, stage_input, staged_output, upload_output
 
         if input is not None:
             self.input = input
@@ -403,10 +401,3 @@ def _import_operator(path: str, base_dir: Path | None = None) -> type[Operator]:
         raise KeyError(f"{path} is not an Operator subclass")
     return obj
 
-
-def urlsplit_path(path: str | Path) -> str:
-    """The path part of a URL (no query string), or ``path`` itself: what names the file's format."""
-    from urllib.parse import urlsplit
-
-    text = str(path)
-    return urlsplit(text).path if "://" in text else text

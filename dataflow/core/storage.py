@@ -27,6 +27,12 @@ def is_url(path: Any) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
+def path_part(path: str | Path) -> str:
+    """The path of a URL without its query string (what names the file's format), or ``path`` itself."""
+    text = str(path)
+    return urlsplit(text).path if is_url(text) else text
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """(a ``pyarrow.fs.FileSystem``, the path in it) for ``url``."""
     import pyarrow.fs as pafs
