@@ -195,7 +195,8 @@ def test_a_worker_killed_mid_task_is_retried_with_no_row_lost_or_doubled(cluster
 
     def kill_the_paused_worker():
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not flag.exists():
+        # The file appears before its line is written: wait for the pid itself.
+        while time.monotonic() < deadline and not (flag.exists() and flag.read_text().split()):
             time.sleep(0.05)
         os.kill(int(flag.read_text().split()[0]), signal.SIGKILL)
 
