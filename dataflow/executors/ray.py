@@ -15,7 +15,9 @@
   distinct candidates and check them on signatures read from the scan states. The driver gets only the
   linked pairs (rows in duplicate clusters), takes their connected components and asks the chunks for
   those rows' ids: the same decision as the local executor's (:mod:`dataflow.lib.dedup.shuffle`).
-  Other barriers scan in Ray tasks and decide in the driver, as on the local pool.
+  The n-gram dedup's prefix filter runs the same way after two more steps: partitions count every
+  n-gram's frequency over the dataset, and groups of chunks cut each row's prefix (rarest first).
+  Other barriers (semantic dedup, custom ones) scan in Ray tasks and decide in the driver.
 
 The cache directory must be reachable from every node under the same path (one machine, or a shared
 filesystem). Without ``address`` a Ray instance is started on this machine (``workers`` CPUs, a small
@@ -41,6 +43,7 @@ from dataflow.core.cache import load_pickle
 from dataflow.core.executor import Executor
 from dataflow.core.operator import Cost
 from dataflow.core.tasks import ChunkTask, ScanTask, StepRef, operator_for, run_scan_task, teardown_worker
+from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET
 
 try:
     import ray
@@ -89,11 +92,35 @@ def _scan_shards(task: ScanTask, partitions: int) -> tuple:
     return ((len(state.row_ids), seconds), *shard_keys(keys, task.chunk, partitions))
 
 
-def _partition_pairs(groups: int, *shards: np.ndarray) -> Any:
+def _scan_tokens(task: ScanTask, partitions: int) -> tuple:
+    """The n-gram dedup's scan of one chunk, as (rows, seconds) and its (n-gram, row) shards."""
+    from dataflow.lib.dedup.shuffle import shard_tokens
+
+    state, seconds = run_scan_task(task)
+    hashes, sizes = operator_for(task.step).token_sets(state.signatures)
+    return ((len(state.row_ids), seconds), *shard_tokens(hashes, sizes, task.chunk, partitions))
+
+
+def _pieces(routed: list[Any]) -> Any:
+    return tuple(routed) if len(routed) > 1 else routed[0]
+
+
+def _count_tokens(groups: int, *shards: np.ndarray) -> Any:
+    from dataflow.lib.dedup.shuffle import count_tokens
+
+    return _pieces(count_tokens(list(shards), groups))
+
+
+def _prefix_shards(threshold: float, partitions: int, *pieces: np.ndarray) -> Any:
+    from dataflow.lib.dedup.shuffle import prefix_shards
+
+    return _pieces(prefix_shards(list(pieces), threshold, partitions))
+
+
+def _partition_pairs(groups: int, max_bucket: int, *shards: np.ndarray) -> Any:
     from dataflow.lib.dedup.shuffle import partition_pairs, route_pairs
 
-    routed = route_pairs(partition_pairs(list(shards)), groups)
-    return tuple(routed) if groups > 1 else routed[0]
+    return _pieces(route_pairs(partition_pairs(list(shards), max_bucket), groups))
 
 
 def _scan_state(task: ScanTask) -> Any:
@@ -115,7 +142,7 @@ def _link_group(tasks: list[ScanTask], *pieces: np.ndarray) -> tuple[int, np.nda
     parts = []
     chunks = chunk_of(rows)
     for c in np.unique(chunks):
-        parts.append(_scan_state(tasks[int(c)]).signatures[position_of(rows[chunks == c])])
+        parts.append(op.take_signatures(_scan_state(tasks[int(c)]).signatures, position_of(rows[chunks == c])))
     sig = op.concat_signatures(parts)
     index = np.searchsorted(rows, pairs)
     return len(pairs), pairs[op.linked_mask(sig, sig, index, index)]
@@ -267,26 +294,39 @@ class RayExecutor(Executor):
 
     # ------------------------------------------------------------------ barriers
     def decide(self, op: Any, tasks: list[ScanTask]) -> tuple[Any, float, float] | None:
-        """A keyed dedup's decision by a hash shuffle (module doc); None for other barriers."""
-        if not tasks or not callable(getattr(op, "group_keys", None)) or op.group_keys(op.empty_signatures()) is None:
+        """A keyed dedup's or the n-gram dedup's decision by a hash shuffle (module doc); None for other
+        barriers and for signatures that come from a model (scanned in its pool, decided in the driver)."""
+        if not tasks or tasks[0].step.resources:
             return None
-        if tasks[0].step.resources:  # signatures from a model: scanned in its pool, decided in the driver
+        keyed = callable(getattr(op, "group_keys", None)) and op.group_keys(op.empty_signatures()) is not None
+        prefix = getattr(op, "prefix_join", False)
+        if not (keyed or prefix):
             return None
         self.start()
-        n_chunks = len(tasks)
-        parts = self.shuffle_partitions or max(2, min(n_chunks, 2 * self.workers))
-        cost = tasks[0].step.cost
-        scan = self._fn(_scan_shards, num_cpus=cost.cpus, max_retries=self.max_retries, num_returns=parts + 1)
-        shards = [scan.remote(t, parts) for t in tasks]
+        parts = self.shuffle_partitions or max(2, min(len(tasks), 2 * self.workers))
+        cost, retries = tasks[0].step.cost, self.max_retries
         t0 = time.perf_counter()
+        if keyed:
+            scan = self._fn(_scan_shards, num_cpus=cost.cpus, max_retries=retries, num_returns=parts + 1)
+            shards = [scan.remote(t, parts) for t in tasks]
+            max_bucket = _DEFAULT_MAX_BUCKET
+        else:  # the prefix filter: every n-gram's frequency first, then each row's prefix as one table
+            scan = self._fn(_scan_tokens, num_cpus=cost.cpus, max_retries=retries, num_returns=parts + 1)
+            shards = [scan.remote(t, parts) for t in tasks]
         counts = ray.get([s[0] for s in shards])
         scan_seconds = sum(sec for _, sec in counts)
         t1 = time.perf_counter()
-        pair = self._fn(_partition_pairs, max_retries=self.max_retries, num_returns=parts)
-        routed = [pair.remote(parts, *[s[1 + p] for s in shards]) for p in range(parts)]
-        routed = [r if isinstance(r, list) else [r] for r in routed] if parts == 1 else routed
+        if not keyed:
+            count = self._fn(_count_tokens, max_retries=retries, num_returns=parts)
+            counted = _lists([count.remote(parts, *[s[1 + p] for s in shards]) for p in range(parts)], parts)
+            prefixes = self._fn(_prefix_shards, max_retries=retries, num_returns=parts)
+            shards = [[None, *_list(prefixes.remote(op.threshold, parts, *[c[g] for c in counted]), parts)]
+                      for g in range(parts)]
+            max_bucket = op.prefix_max_bucket
+        pair = self._fn(_partition_pairs, max_retries=retries, num_returns=parts)
+        routed = _lists([pair.remote(parts, max_bucket, *[s[1 + p] for s in shards]) for p in range(parts)], parts)
         del shards
-        link = self._fn(_link_group, max_retries=self.max_retries)
+        link = self._fn(_link_group, max_retries=retries)
         tasks_ref = ray.put(tasks)  # once in the object store, not once per link task
         linked = ray.get([link.remote(tasks_ref, *[r[g] for r in routed]) for g in range(parts)])
         del routed
@@ -341,6 +381,15 @@ class RayExecutor(Executor):
         if ray.is_initialized():
             out["nodes"] = sum(1 for node in ray.nodes() if node.get("Alive"))
         return out
+
+
+def _list(refs: Any, n: int) -> list[Any]:
+    """A remote call's ``n`` returns as a list (Ray hands back a single ref when ``n`` is 1)."""
+    return list(refs) if n > 1 else [refs]
+
+
+def _lists(calls: list[Any], n: int) -> list[list[Any]]:
+    return [_list(refs, n) for refs in calls]
 
 
 def _task_step(task: Any) -> StepRef | None:

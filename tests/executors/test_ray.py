@@ -105,12 +105,15 @@ def test_pretrain_pipeline_on_two_nodes_is_byte_identical_to_local(cluster, tmp_
                                "step_seconds": local["totals"]["step_seconds"]}
 
 
-def test_simhash_and_exact_dedup_are_decided_by_the_shuffle_as_locally(cluster, tmp_path):
+def test_simhash_exact_and_ngram_dedup_are_decided_by_the_shuffle_as_locally(cluster, tmp_path):
     from dataflow.core.registry import OPERATORS
 
     corpus = pt_corpus(tmp_path / "pt.jsonl", 400, 80)
     rows = read_jsonl(corpus)
-    write_jsonl(corpus, rows + rows[:50] + [{"raw_content": ""}] * 3)  # exact copies too
+    rng = random.Random(9)
+    edited = [{"raw_content": " ".join(w for w in r["raw_content"].split(" ") if rng.random() > 0.15)}
+              for r in rows[100:160]]  # copies missing 15% of their words: for the n-gram threshold
+    write_jsonl(corpus, rows + rows[:50] + edited + [{"raw_content": ""}] * 3)  # exact copies too
 
     class Dedups(Pipeline):
         def __init__(self, out, executor):
@@ -118,15 +121,17 @@ def test_simhash_and_exact_dedup_are_decided_by_the_shuffle_as_locally(cluster, 
                              executor=executor)
             self.exact = OPERATORS.get("ExactDeduplicateFilter")()
             self.simhash = OPERATORS.get("SimHashDeduplicateFilter")(max_distance=4)
+            self.ngram = OPERATORS.get("NgramHashDeduplicateFilter")(threshold=0.7, ngram=3)
 
         def forward(self):
             self.exact.run(self.storage, input_key="raw_content")
             self.simhash.run(self.storage, input_key="raw_content")
+            self.ngram.run(self.storage, input_key="raw_content")
 
     local = Dedups(tmp_path / "local.jsonl", "local").run()
     distributed = Dedups(tmp_path / "ray.jsonl", RayExecutor()).run()
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
-    assert len(distributed["executor_stats"]["shuffles"]) == 2
+    assert len(distributed["executor_stats"]["shuffles"]) == 3
     for ours, theirs in zip(distributed["steps"], local["steps"]):
         assert ours["rows_out"] < ours["rows_in"]
         assert ours["metrics"] == theirs["metrics"]

@@ -48,3 +48,39 @@ def test_global_rows_sort_like_the_input():
     assert np.all(np.diff(rows) > 0)
     assert chunk_of(rows).tolist() == [0] * 5 + [1] * 3 + [12, 12]
     assert position_of(rows).tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 0, 9]
+
+
+@pytest.mark.parametrize("max_bucket", [1024, 6])
+def test_the_prefix_filter_in_pieces_finds_the_pairs_of_ngram_overlap_pairs(max_bucket):
+    """Frequencies counted per partition, prefixes per group, buckets per partition: the same candidates
+    and, checked by the operator, the same linked pairs as the one-process join (stars included)."""
+    from dataflow.lib.dedup.ngram import NgramHashSets, ngram_overlap_pairs
+    from dataflow.lib.dedup.shuffle import count_tokens, prefix_shards, shard_tokens
+    from dataflow.operators.general_text.dedup.ngramhash import NgramHashDeduplicateFilter
+
+    rng = np.random.default_rng(11)
+    base = [np.unique(rng.integers(0, 5000, size=rng.integers(5, 60))) for _ in range(150)]
+    sets = base + [np.unique(np.r_[s[rng.random(len(s)) > 0.1], rng.integers(0, 5000, 2)]) for s in base[:60]]
+    sets += [np.arange(40)] * 12 + [np.zeros(0, dtype=np.int64)] * 3  # a big bucket, and empty sets
+    rng.shuffle(sets)
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    hashes = np.concatenate(sets).astype(np.uint64)
+    threshold = 0.75
+    expected, _ = ngram_overlap_pairs(NgramHashSets(hashes, np.r_[0, np.cumsum(sizes)]), threshold=threshold,
+                                      max_bucket=max_bucket)
+
+    chunk_rows, parts, groups = [70, 0, 100, 55], 3, 2
+    assert sum(chunk_rows) == len(sets)
+    starts = np.r_[0, np.cumsum(chunk_rows)]
+    offsets = np.r_[0, np.cumsum(sizes)]
+    tokens = [shard_tokens(hashes[offsets[lo]:offsets[hi]], sizes[lo:hi], k, parts)
+              for k, (lo, hi) in enumerate(zip(starts, starts[1:]))]
+    counted = [count_tokens([t[p] for t in tokens], groups) for p in range(parts)]
+    prefixes = [prefix_shards([c[g] for c in counted], threshold, parts) for g in range(groups)]
+    routed = [route_pairs(partition_pairs([x[p] for x in prefixes], max_bucket), groups) for p in range(parts)]
+    candidates = np.concatenate([unique_pairs([r[g] for r in routed]) for g in range(groups)])
+    index = starts[chunk_of(candidates)] + position_of(candidates)
+    op = NgramHashDeduplicateFilter(threshold=threshold)
+    linked = index[op.linked_mask((hashes.astype(np.uint32), sizes), None, index, index)]
+    np.testing.assert_array_equal(np.unique(linked, axis=0), expected)
+    assert len(expected) > 50

@@ -115,6 +115,10 @@ class ClusterDedup(DatasetOperator):
     def concat_signatures(self, signatures: list[Any]) -> Any:
         return np.concatenate(signatures) if signatures else self.empty_signatures()
 
+    def take_signatures(self, signatures: Any, positions: np.ndarray) -> Any:
+        """The signatures of the rows at ``positions`` of one chunk's signatures."""
+        return signatures[positions]
+
     def linked_mask(self, sig_a: Any, sig_b: Any, index_a: np.ndarray, index_b: np.ndarray,
                     block: int = 32768) -> np.ndarray:
         """:meth:`link` of pairs ``(sig_a[index_a[k, 0]], sig_b[index_b[k, 1]])``, in blocks of pairs so
