@@ -162,7 +162,7 @@ class _Pool:
 
 
 class RayExecutor(Executor):
-    """Chunk tasks as Ray tasks, resource steps in actor pools, keyed dedups as a shuffle."""
+    """Chunk tasks as Ray tasks, resource steps in actor pools, dedup barriers as a hash shuffle."""
 
     name = "ray"
     runs_resources = True
