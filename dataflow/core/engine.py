@@ -67,7 +67,7 @@ def step_ref(step: Step) -> StepRef:
     if module.startswith(USER_OPS_PACKAGE):  # an operator file named in a spec: a worker loads the same file
         module = getattr(sys.modules.get(module), "__file__", None) or module
     return StepRef(step.index, step.name, f"{module}:{cls.__qualname__}", params if portable else {},
-                   dict(step.bindings), step.fingerprint, tuple(op.resources), step.is_barrier, portable)
+                   dict(step.bindings), step.fingerprint, tuple(op.resources), step.is_barrier, portable, op.cost)
 
 
 class Engine:
@@ -104,16 +104,25 @@ class Engine:
             return True
         return any(not self.resources.get(kind, ResourceSpec(kind)).portable for kind in ref.resources)
 
+    def _placement(self, ref: StepRef) -> tuple[bool, tuple[str, ...]]:
+        """(in the driver, the resources it holds in the workers): an executor that runs resources
+        gives resource steps their own workers (actor pools), so they are a group of their own."""
+        if self._in_driver(ref):
+            return True, ()
+        return False, tuple(sorted(ref.resources))
+
     def _groups(self, segment: Segment) -> list[tuple[int, bool]]:
         """(stop, in_driver) of each run of consecutive steps placed alike, in order."""
         refs = self._segment_refs(segment)
         groups: list[tuple[int, bool]] = []
+        last = None
         for j, ref in enumerate(refs):
-            here = self._in_driver(ref)
-            if groups and groups[-1][1] == here:
-                groups[-1] = (j + 1, here)
+            place = self._placement(ref)
+            if groups and place == last:
+                groups[-1] = (j + 1, place[0])
             else:
-                groups.append((j + 1, here))
+                groups.append((j + 1, place[0]))
+            last = place
         return groups
 
     def _segment_refs(self, segment: Segment) -> tuple[StepRef, ...]:
@@ -176,6 +185,9 @@ class Engine:
         summary = build_summary(layout, self.refs, run_id=self.run_id, n_chunks=n_chunks, started=started,
                                 rows_out=rows_out, n_rejects=n_rejects, decisions=decisions, meta=meta)
         summary["resumed_chunks"] = done_before
+        stats = self.executor.stats()
+        if stats:
+            summary["executor_stats"] = stats
         atomic_json(layout.run_json, summary)
         write_report(layout.root)
         layout.emit("run_completed", run_id=self.run_id, rows_out=rows_out, rejected=n_rejects)
@@ -248,14 +260,20 @@ class Engine:
             return str(path), load_pickle(path)
         wall = time.perf_counter()
         tasks = [ScanTask(self.layout, ref, k, self._input_dir(segment), self._specs(ref)) for k in range(n_chunks)]
-        if self._in_driver(ref):
-            scanned = [run_scan_task(t) for t in tasks]
+        # An executor may run the whole barrier itself (a cluster's shuffle); then no state reaches here.
+        decided = None if self._in_driver(ref) else self.executor.decide(step.op, tasks)
+        if decided is not None:
+            decision, scan_seconds, decide_seconds = decided
         else:
-            scanned = list(self.executor.map(run_scan_task, tasks))
-        t0 = time.perf_counter()
-        decision = step.op.decide([state for state, _ in scanned])
-        timing = {"scan_seconds": round(sum(sec for _, sec in scanned), 6),
-                  "decide_seconds": round(time.perf_counter() - t0, 6), "run_id": self.run_id}
+            if self._in_driver(ref):
+                scanned = [run_scan_task(t) for t in tasks]
+            else:
+                scanned = list(self.executor.map(run_scan_task, tasks))
+            t0 = time.perf_counter()
+            decision = step.op.decide([state for state, _ in scanned])
+            scan_seconds, decide_seconds = sum(sec for _, sec in scanned), time.perf_counter() - t0
+        timing = {"scan_seconds": round(scan_seconds, 6), "decide_seconds": round(decide_seconds, 6),
+                  "run_id": self.run_id}
         atomic_json(self.layout.barrier_timing(step_dir), timing)
         dump_pickle(path, decision)
         self.layout.emit("decided", step=ref.index, scan_seconds=timing["scan_seconds"],

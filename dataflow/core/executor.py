@@ -46,6 +46,16 @@ class Executor(ABC):
             for future in futures:
                 future.cancel()
 
+    def decide(self, op: Any, tasks: Sequence[Any]) -> tuple[Any, float, float] | None:
+        """Run a barrier's two passes (``tasks``: its ``ScanTask`` of every chunk) where the states are,
+        and return (decision, scan seconds, decide seconds); None: the engine scans with :meth:`map` and
+        decides in the driver (the default)."""
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        """What the executor reports for run.json (e.g. a cluster's replicas and their model loads)."""
+        return {}
+
     def segment_done(self) -> None:
         """Called after every segment: a pool may let its workers go here (see ``LocalExecutor``)."""
         return None
@@ -80,6 +90,7 @@ EXECUTORS: dict[str, str] = {
     "serial": "dataflow.core.executor:SerialExecutor",
     "local": "dataflow.executors.local:LocalExecutor",
     "spawn": "dataflow.executors.local:SpawnExecutor",
+    "ray": "dataflow.executors.ray:RayExecutor",
 }
 
 

@@ -73,11 +73,13 @@ class Reject:
 
 @dataclass(frozen=True)
 class Cost:
-    """What one running instance of an operator roughly needs: CPU cores, GPUs and memory (GiB)."""
+    """What one running instance of an operator roughly needs: CPU cores, GPUs and memory (GiB), and,
+    for a step that holds a model, how many instances (replicas) a cluster executor runs at once."""
 
     cpus: float = 1.0
     gpus: float = 0.0
     memory_gb: float = 0.5
+    replicas: int = 1
 
 
 @dataclass

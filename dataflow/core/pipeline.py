@@ -33,6 +33,7 @@ from dataflow.core.executor import get_executor
 from dataflow.core.operator import Operator
 from dataflow.core.plan import CompiledPlan, check_steps, fingerprint_steps, input_fingerprint, split_segments
 from dataflow.core.resources import ResourceSpec, resource_fingerprint, resource_kinds
+from dataflow.core.storage import is_url, path_part, remote_stat, stage_input, staged_output, upload_output
 from dataflow.core.tracer import StepTracer
 
 logger = logging.getLogger("dataflow")
@@ -50,7 +51,8 @@ class Pipeline:
                  sandbox: Any = None, resources: dict[str, Any] | None = None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  workers: int | None = None,
-                 on_bad_input: str = "error", executor: Any = None, name: str | None = None) -> None:
+                 on_bad_input: str = "error", executor: Any = None, executor_options: dict[str, Any] | None = None,
+                 name: str | None = None) -> None:
         self.input = input
         self.output = output
         self.name = name or type(self).__name__
@@ -63,7 +65,8 @@ class Pipeline:
         self.chunk_bytes = chunk_bytes
         self.workers = workers
         self.on_bad_input = on_bad_input
-        self.executor = executor
+        self.executor = executor  # a name ("local", "spawn", "serial", "ray") or an Executor
+        self.executor_options = dict(executor_options or {})  # e.g. {"address": "auto"} for ray
         self.storage: Any = StepTracer()
 
     def forward(self) -> None:
@@ -115,8 +118,17 @@ class Pipeline:
         steps = tracer.steps
         src = input or self.input
         input_columns: list[str] | None = None
+        remote = is_url(src)
         if src is None:
             problems.append(Problem("no input given"))
+        elif remote:  # run() reads a local copy; here only its existence and format are checked
+            try:
+                found = remote_stat(str(src)) is not None
+            except (ValueError, OSError) as exc:
+                problems.append(Problem(f"cannot read input {src}: {exc}"))
+            else:
+                if not found:
+                    problems.append(Problem(f"input not found: {src}"))
         elif not Path(src).exists():
             problems.append(Problem(f"input not found: {src}"))
         else:
@@ -133,7 +145,7 @@ class Pipeline:
             from dataflow.core.fileio import detect_format
 
             try:
-                detect_format(self.output)
+                detect_format(path_part(self.output))
             except ValueError as exc:
                 problems.append(Problem(str(exc)))
         if self.on_bad_input not in ("error", "skip"):
@@ -157,6 +169,14 @@ class Pipeline:
                 if problem:
                     resource_problems[kind] = problem
         broken = any(p.level == "error" and p.step is not None for p in problems)
+        if remote:
+            try:
+                from dataflow.core.fileio import detect_format
+
+                detect_format(path_part(src))
+            except ValueError as exc:
+                problems.append(Problem(str(exc)))
+
         def in_input(column: str) -> bool:
             """Whether any record has ``column``: the full scan, only where the sample did not show it."""
             from dataflow.core.fileio import iter_records
@@ -164,14 +184,14 @@ class Pipeline:
             return any(r.record is not None and column in r.record for r in iter_records(src))
 
         wiring, required = check_steps(steps, None if broken else input_columns, resource_problems=resource_problems,
-                                       in_input=in_input if input_columns is not None else None)
+                                       in_input=in_input if input_columns is not None and not remote else None)
         problems += wiring
         plan = CompiledPlan(steps, split_segments(steps), input_columns or [], required, problems)
         if plan.errors:
             raise CompileError(problems)
         for warning in plan.warnings:
             logger.warning("step %s (%s): %s", warning.step, warning.op, warning.message)
-        plan.input_fingerprint = input_fingerprint(src, {
+        plan.input_fingerprint = input_fingerprint(str(src) if remote else src, {
             "chunk_size": self.chunk_size, "chunk_bytes": self.chunk_bytes, "on_bad_input": self.on_bad_input,
             "required": {k: v.describe() for k, v in required.items()}})
         fingerprint_steps(steps, plan.input_fingerprint,
@@ -198,10 +218,19 @@ class Pipeline:
             self.input = input
         if output is not None:
             self.output = output
+        if is_url(self.cache_dir):
+            raise CompileError([Problem(f"cache_dir must be a local path (on a cluster, one every node "
+                                        f"mounts), not {self.cache_dir}")])
         plan = self.compile()
         cache_dir = Path(self.cache_dir) if self.cache_dir else self.default_cache_dir()
         if fresh and cache_dir.exists():
             shutil.rmtree(cache_dir)
+        input_path, output_path = self.input, self.output
+        if is_url(self.input):  # read from a local copy in the cache, fingerprinted as that copy
+            input_path = stage_input(str(self.input), cache_dir)
+            plan = self.compile(input=input_path)
+        if is_url(self.output):
+            output_path = staged_output(str(self.output), cache_dir)
         if resume:
             logger.info("resuming from %s", cache_dir)
         settings = self.resource_settings()
@@ -212,15 +241,18 @@ class Pipeline:
                 settings[kind] = {**value, key: str(cache_dir / "resources" / kind)}
         specs = {kind: ResourceSpec.of(kind, settings.get(kind)) for kind in {k for s in plan.steps
                                                                                 for k in s.op.resources}}
-        engine = Engine(plan, input_path=self.input, output_path=self.output, cache_dir=cache_dir,
+        engine = Engine(plan, input_path=input_path, output_path=output_path, cache_dir=cache_dir,
                         chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input,
-                        resources=specs, executor=get_executor(self.executor, self.workers),
+                        resources=specs, executor=get_executor(self.executor, self.workers, **self.executor_options),
                         progress=progress, config=self.config())
         try:
             summary = engine.run()  # closes the resources it built; instances the user passed stay open
         finally:
             for spec in specs.values():
                 spec.release()
+        if output_path is not None and is_url(self.output):
+            upload_output(Path(output_path), str(self.output))
+            summary["output"] = str(self.output)
         if print_summary:
             from dataflow.core.summary import format_summary
 
@@ -251,6 +283,8 @@ class PipelineSpec(BaseModel):
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, gt=0)
     chunk_bytes: int = Field(DEFAULT_CHUNK_BYTES, gt=0)
     workers: int | None = Field(None, gt=0)
+    executor: str | None = None  # local (default), spawn, serial, ray
+    executor_options: dict[str, Any] = Field(default_factory=dict)  # ray: {address: ..., replicas: ...}
     on_bad_input: Literal["error", "skip"] = "error"
     prompts_dir: str | None = None
     steps: list[StepSpec]
@@ -260,7 +294,9 @@ class SpecPipeline(Pipeline):
     """A pipeline built from a :class:`PipelineSpec`."""
 
     def __init__(self, spec: PipelineSpec, base_dir: Path, source: str | None = None) -> None:
-        def resolve(p: str | None) -> Path | None:
+        def resolve(p: str | None) -> Path | str | None:
+            if p is not None and "://" in p:  # a URL (s3://, gs://, ...): dataflow.core.storage
+                return p
             return None if p is None else (base_dir / Path(p).expanduser())
 
         name = spec.name or (Path(source).stem if source else "pipeline")
@@ -269,7 +305,8 @@ class SpecPipeline(Pipeline):
                          resources={kind: _resolve_resource_paths(kind, config, base_dir)
                                     for kind, config in spec.resources.items()},
                          chunk_size=spec.chunk_size, chunk_bytes=spec.chunk_bytes,
-                         workers=spec.workers, on_bad_input=spec.on_bad_input, name=name)
+                         workers=spec.workers, on_bad_input=spec.on_bad_input, executor=spec.executor,
+                         executor_options=spec.executor_options, name=name)
         self.spec = spec
         self.base_dir = base_dir
         self.source = source
@@ -363,3 +400,4 @@ def _import_operator(path: str, base_dir: Path | None = None) -> type[Operator]:
     if not (isinstance(obj, type) and issubclass(obj, Operator)):
         raise KeyError(f"{path} is not an Operator subclass")
     return obj
+

@@ -199,6 +199,10 @@ def _stable(value: Any) -> Any:
 
 
 def input_fingerprint(path: str | Path, options: dict[str, Any]) -> str:
+    if "://" in str(path):  # a remote input: its listing (dataflow.core.storage)
+        from dataflow.core.storage import remote_stat
+
+        return digest({"path": str(path), "stat": remote_stat(str(path)), **options})
     p = Path(path)
     if p.is_dir():
         files = sorted(q for q in p.rglob("*") if q.is_file())

@@ -100,6 +100,9 @@ def resource_fingerprint(kind: str, value: Any) -> str:
     return str(fp()) if callable(fp) else f"{type(value).__module__}.{type(value).__qualname__}"
 
 
+#: Instances built in this process, by kind (a cluster executor reports it: one model load per replica).
+BUILDS: dict[str, int] = {}
+
 # Instances the user passed in, by handle: they live in the process that created the pipeline.
 _LOCAL_INSTANCES: dict[int, Any] = {}
 _handles = itertools.count(1)
@@ -177,6 +180,8 @@ class ResourcePool:
         with self._lock:
             if key not in self._made:
                 self._made[key] = (spec, spec.build())
+                if spec.portable:
+                    BUILDS[spec.kind] = BUILDS.get(spec.kind, 0) + 1
             return self._made[key][1]
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
 from dataflow.core.chunk_runner import ChunkStep, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
 from dataflow.core.fileio import read_frame
-from dataflow.core.operator import Operator
+from dataflow.core.operator import Cost, Operator
 from dataflow.core.resources import ResourcePool, ResourceSpec
 
 
@@ -40,6 +40,7 @@ class StepRef:
     resources: tuple[str, ...] = ()
     is_barrier: bool = False
     portable: bool = True  # False: the operator exists only in the driver (a local class, its own model)
+    cost: Cost = Cost()  # what one instance needs, for an executor that places work by it
 
     @property
     def label(self) -> str:

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, _pairs_from_keys, _unique_pairs
+from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, keyed_pairs
 from dataflow.lib.dedup.shingles import Tokenize, _seeded_u64, _segments, _shingle_chunks, _splitmix64
 
 _U64 = np.uint64
@@ -126,25 +126,31 @@ def optimal_bands_rows(
     return best[1], best[2]
 
 
+def lsh_band_keys(signatures: np.ndarray, *, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per LSH band and document: ``(bands, n)`` uint64. Two documents agree on all
+    ``rows`` values of a band exactly when (up to a 64-bit collision) their keys for that band agree."""
+    signatures = np.asarray(signatures)
+    n, num_perm = signatures.shape
+    if bands < 1 or rows < 1 or bands * rows > num_perm:
+        raise ValueError(f"need bands*rows <= num_perm ({num_perm}), got {bands}x{rows}")
+    keys = np.empty((bands, n), dtype=_U64)
+    for band in range(bands):
+        key = np.full(n, band, dtype=_U64)
+        for col in range(band * rows, (band + 1) * rows):
+            key = _splitmix64(key ^ signatures[:, col].astype(_U64))
+        keys[band] = key
+    return keys
+
+
 def lsh_candidate_pairs(
     signatures: np.ndarray, *, bands: int, rows: int, max_bucket: int = _DEFAULT_MAX_BUCKET
 ) -> np.ndarray:
     """Candidate pairs from MinHash LSH banding: shape ``(k, 2)`` int64, ``i < j``, sorted, unique.
 
     Two documents are candidates when all ``rows`` signature values of at least one of ``bands``
-    bands agree. Each band is hashed to one 64-bit key per document and grouped by sorting. A bucket
-    with more than ``max_bucket`` members (e.g. thousands of copies of one boilerplate page) yields a
-    star of pairs to its first member rather than all ``L*(L-1)/2`` pairs.
+    bands agree. Each band is hashed to one 64-bit key per document (:func:`lsh_band_keys`) and
+    grouped by sorting. A bucket with more than ``max_bucket`` members (e.g. thousands of copies of
+    one boilerplate page) yields a star of pairs to its first member rather than all ``L*(L-1)/2``
+    pairs.
     """
-    signatures = np.asarray(signatures)
-    n, num_perm = signatures.shape
-    if bands < 1 or rows < 1 or bands * rows > num_perm:
-        raise ValueError(f"need bands*rows <= num_perm ({num_perm}), got {bands}x{rows}")
-    found = []
-    for band in range(bands):
-        key = np.full(n, band, dtype=_U64)
-        for col in range(band * rows, (band + 1) * rows):
-            key = _splitmix64(key ^ signatures[:, col].astype(_U64))
-        found.append(_pairs_from_keys(key, max_bucket))
-    return _unique_pairs(np.concatenate(found), n)
-
+    return keyed_pairs(lsh_band_keys(signatures, bands=bands, rows=rows), max_bucket)

@@ -55,6 +55,15 @@ def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
     return np.stack((code // n, code % n), axis=1)
 
 
+def keyed_pairs(keys: np.ndarray, max_bucket: int = _DEFAULT_MAX_BUCKET) -> np.ndarray:
+    """Candidate pairs of a keyed table set: ``keys`` is ``(tables, n)``; rows with equal keys in any
+    table pair up (:func:`_pairs_from_keys` per table). ``(k, 2)`` int64, ``i < j``, sorted, unique."""
+    keys = np.asarray(keys)
+    n = keys.shape[1] if keys.ndim == 2 else 0
+    found = [_pairs_from_keys(table, max_bucket) for table in keys]
+    return _unique_pairs(np.concatenate(found) if found else np.zeros((0, 2), np.int64), n)
+
+
 def _estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, block: int = 1 << 15) -> np.ndarray:
     out = np.empty(len(pairs), dtype=np.float64)
     for lo in range(0, len(pairs), block):

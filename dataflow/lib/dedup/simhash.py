@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, _pairs_from_keys, _unique_pairs
+from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, keyed_pairs
 from dataflow.lib.dedup.shingles import Tokenize, _segments, _shingle_chunks
 
 _U64 = np.uint64
@@ -76,20 +76,28 @@ def simhash_candidate_pairs(
     huge groups of near-identical fingerprints may be reported only through their first member.
     """
     fps = np.asarray(fingerprints, dtype=_U64)
-    n = fps.size
+    pairs = keyed_pairs(simhash_block_keys(fps, max_distance=max_distance, blocks=blocks, bits=bits), max_bucket)
+    if len(pairs) == 0:
+        return pairs
+    return pairs[simhash_within(fps[pairs[:, 0]], fps[pairs[:, 1]], max_distance)]
+
+
+def simhash_block_keys(fingerprints: np.ndarray, *, max_distance: int = 3, blocks: int | None = None,
+                       bits: int = 64) -> np.ndarray:
+    """The permuted-block table keys of every fingerprint: ``(tables, n)`` uint64, one table per choice
+    of ``blocks - max_distance`` blocks (the fingerprint masked to those blocks)."""
+    fps = np.asarray(fingerprints, dtype=_U64)
     if blocks is None:
         blocks = max_distance + 1
     if not max_distance + 1 <= blocks <= bits:
         raise ValueError(f"blocks must be in [max_distance + 1, bits], got {blocks}")
     edges = np.linspace(0, bits, blocks + 1).round().astype(int)
     block_masks = [((1 << int(hi)) - 1) ^ ((1 << int(lo)) - 1) for lo, hi in zip(edges[:-1], edges[1:])]
-    found = []
-    for chosen in itertools.combinations(range(blocks), blocks - max_distance):
-        mask = _U64(sum(block_masks[k] for k in chosen))
-        found.append(_pairs_from_keys(fps & mask, max_bucket))
-    pairs = _unique_pairs(np.concatenate(found) if found else np.zeros((0, 2), np.int64), n)
-    if len(pairs) == 0:
-        return pairs
-    distance = _popcount(fps[pairs[:, 0]] ^ fps[pairs[:, 1]])
-    return pairs[distance <= max_distance]
+    tables = [fps & _U64(sum(block_masks[k] for k in chosen))
+              for chosen in itertools.combinations(range(blocks), blocks - max_distance)]
+    return np.stack(tables) if tables else np.zeros((0, fps.size), dtype=_U64)
 
+
+def simhash_within(a: np.ndarray, b: np.ndarray, max_distance: int) -> np.ndarray:
+    """Whether each pair of fingerprints differs in at most ``max_distance`` bits (exact popcount)."""
+    return _popcount(np.asarray(a, dtype=_U64) ^ np.asarray(b, dtype=_U64)) <= max_distance

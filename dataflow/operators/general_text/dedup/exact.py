@@ -9,7 +9,7 @@ import numpy as np
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
 from dataflow.lib.dedup.exact import exact_hashes
-from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
+from dataflow.operators.general_text.dedup._base import ClusterDedup, Mode
 
 
 @register_operator
@@ -35,8 +35,9 @@ class ExactDeduplicateFilter(ClusterDedup):
     def signatures(self, texts: list[str], ctx: Any) -> np.ndarray:
         return exact_hashes(texts, normalize=self.normalize)
 
-    def clusters(self, signatures: list[Any], n: int) -> Clusters:
-        hashes = np.concatenate(signatures) if signatures else np.zeros(0, dtype=np.uint64)
-        # return_index gives the first occurrence of every distinct hash: the representative.
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        return Clusters(first[inverse.reshape(-1)].astype(np.int64), {"distinct": len(first)})
+    def group_keys(self, signatures: np.ndarray) -> np.ndarray:
+        return np.asarray(signatures, dtype=np.uint64).reshape(1, -1)  # one table: equal hashes
+
+    def grouping_metrics(self, *, candidates: int, linked: int, rows: int, rows_in_clusters: int,
+                         clusters: int) -> dict[str, Any]:
+        return {"distinct": rows - rows_in_clusters + clusters}

@@ -11,9 +11,8 @@ import numpy as np
 from dataflow.core.errors import ParamsError
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.lib.dedup.minhash import lsh_candidate_pairs, minhash_signatures
-from dataflow.lib.dedup.pairs import cluster_duplicates
-from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
+from dataflow.lib.dedup.minhash import lsh_band_keys, minhash_signatures
+from dataflow.operators.general_text.dedup._base import ClusterDedup, Mode
 
 #: Default banding: the most rows per band for which a pair at exactly ``threshold`` still becomes an
 #: LSH candidate with at least this probability.
@@ -103,18 +102,21 @@ class MinHashDeduplicateFilter(ClusterDedup):
         return minhash_signatures(texts, num_perm=self.num_perm, ngram=self.ngram, seed=self.seed,
                                   tokenize=self.tokenize)
 
-    def clusters(self, signatures: list[Any], n: int) -> Clusters:
-        sig = (np.concatenate(signatures) if signatures
-               else np.zeros((0, self.num_perm), dtype=np.uint32))
-        pairs = lsh_candidate_pairs(sig, bands=self.bands, rows=self.rows)
-        candidates = len(pairs)
-        if self.verify and len(pairs):
-            # Same estimate as the kernel's check, done here once to report how many pairs pass.
-            estimate = np.concatenate([(sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
-                                       for p in np.array_split(pairs, max(1, len(pairs) // 32768))])
-            pairs = pairs[estimate >= self.verify_threshold]
+    def group_keys(self, signatures: np.ndarray) -> np.ndarray:
+        return lsh_band_keys(signatures, bands=self.bands, rows=self.rows)
+
+    def link(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if not self.verify:
+            return np.ones(len(a), dtype=bool)
+        return (a == b).mean(axis=1) >= self.verify_threshold  # the estimated Jaccard
+
+    def empty_signatures(self) -> np.ndarray:
+        return np.zeros((0, self.num_perm), dtype=np.uint32)
+
+    def grouping_metrics(self, *, candidates: int, linked: int, rows: int, rows_in_clusters: int,
+                         clusters: int) -> dict[str, Any]:
         metrics = {"lsh_bands": self.bands, "lsh_rows": self.rows, "candidate_pairs": candidates,
-                   "linked_pairs": len(pairs)}
+                   "linked_pairs": linked}
         if self.verify:
             metrics["verify_threshold"] = round(self.verify_threshold, 4)
-        return Clusters(cluster_duplicates(n, pairs), metrics)
+        return metrics

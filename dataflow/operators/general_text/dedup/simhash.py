@@ -9,9 +9,8 @@ import numpy as np
 from dataflow.core.errors import ParamsError
 from dataflow.core.operator import OutputColumn
 from dataflow.core.registry import register_operator
-from dataflow.lib.dedup.pairs import cluster_duplicates
-from dataflow.lib.dedup.simhash import simhash_candidate_pairs, simhash_fingerprints
-from dataflow.operators.general_text.dedup._base import ClusterDedup, Clusters, Mode
+from dataflow.lib.dedup.simhash import simhash_block_keys, simhash_fingerprints, simhash_within
+from dataflow.operators.general_text.dedup._base import ClusterDedup, Mode
 
 
 @register_operator
@@ -50,8 +49,8 @@ class SimHashDeduplicateFilter(ClusterDedup):
     def signatures(self, texts: list[str], ctx: Any) -> np.ndarray:
         return simhash_fingerprints(texts, ngram=self.ngram, bits=self.bits, tokenize=self.tokenize)
 
-    def clusters(self, signatures: list[Any], n: int) -> Clusters:
-        fps = np.concatenate(signatures) if signatures else np.zeros(0, dtype=np.uint64)
-        pairs = simhash_candidate_pairs(fps, max_distance=self.max_distance, blocks=self.blocks,
-                                        bits=self.bits)
-        return Clusters(cluster_duplicates(n, pairs), {"linked_pairs": len(pairs)})
+    def group_keys(self, signatures: np.ndarray) -> np.ndarray:
+        return simhash_block_keys(signatures, max_distance=self.max_distance, blocks=self.blocks, bits=self.bits)
+
+    def link(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return simhash_within(a, b, self.max_distance)
