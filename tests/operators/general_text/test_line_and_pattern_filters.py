@@ -1,3 +1,5 @@
+import pytest
+
 from dataflow.operators.general_text.filters.line_rules import (
     ColonEndFilter,
     LineEndWithEllipsisFilter,
@@ -78,3 +80,15 @@ def test_blocklist_filter_builtin_extra_and_file(tmp_path):
     op = BlocklistFilter(language=None, threshold=0, extra_words=["kiwi"], blocklist_file=str(f))
     assert kept_texts(op, ["a Banana.", "kiwi", "the red apple pie", "porn is not in this list"]) == \
         ["porn is not in this list"]
+
+
+def test_blocklist_default_is_the_list_better_profanity_ships():
+    from dataflow.operators.general_text.filters.patterns import packaged_blocklist
+
+    path = packaged_blocklist("en")
+    assert path.parent.name == "better_profanity" and path.is_file()
+    op = BlocklistFilter()
+    assert len(op.words) > 900 and {"porn", "arsehole"} <= op.words
+    assert op.requires == {"better_profanity": "better-profanity"}  # compile() checks it is installed
+    with pytest.raises(ValueError, match="blocklist_file"):
+        BlocklistFilter(language="zh")

@@ -127,17 +127,38 @@ class IDCardFilter(_PatternCountFilter):
         super().__init__(max_value=threshold - 1)
 
 
-_BLOCKLIST_DIR = Path(__file__).resolve().parent / "data"
+# The English list: the one the better-profanity package ships (MIT licence), read as a file.
+_PACKAGED_LISTS = {"en": ("better_profanity", "profanity_wordlist.txt")}
+
+
+def packaged_blocklist(language: str) -> Path:
+    """The word list file for ``language`` inside the package that ships it (the package is not imported)."""
+    import importlib.util
+
+    module, name = _PACKAGED_LISTS[language]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"BlocklistFilter: the {language!r} list comes with the {module.replace('_', '-')} "
+                          f"package: pip install {module.replace('_', '-')}")
+    return Path(next(iter(spec.submodule_search_locations))) / name
 
 
 @register_operator
 class BlocklistFilter(StatRangeFilter):
     """Drop texts with more than ``threshold`` blocklisted words (lowercase whole-word match).
 
-    The default English list (``filters/data/blocklist_en.txt``) is small and written for DataFlow (adult
-    content and spam); add words with ``extra_words`` or a file with one word per line (``#`` comments)
-    with ``blocklist_file``, or pass ``language=None`` to use only your own. Multi-word entries match as
-    phrases. Score column ``blocklist_count``. Reference default threshold: 1.
+    The word list: ``language="en"`` (default) is the English list the ``better-profanity`` package ships
+    (``better_profanity/profanity_wordlist.txt``: 916 profane and sexual words and phrases, MIT
+    licence; maintained with that package, read as a file, the package itself is never imported). Add
+    your own with ``blocklist_file`` (one word or phrase per line, ``#`` comments) and ``extra_words``;
+    ``language=None`` uses only yours. Multi-word entries match as phrases. Score column
+    ``blocklist_count``; default threshold 1, as in the reference DataFlow (a text goes at its second hit).
+
+    Differences from the reference DataFlow's operator: its English list is LDNOOBW (403 entries, CC BY
+    4.0), not shipped by a maintained package; and it counts whitespace-separated tokens equal to an
+    entry, so a word touching punctuation (``word,``) and phrases never count there. Ours counts whole
+    words wherever they stand. Give the LDNOOBW file as ``blocklist_file`` (with ``language=None``)
+    to use the reference's list.
     """
 
     output_key = OutputColumn("blocklist_count", "int")
@@ -146,23 +167,36 @@ class BlocklistFilter(StatRangeFilter):
     def __init__(self, language: str | None = "en", threshold: int = 1, extra_words: list[str] | None = None,
                  blocklist_file: str | None = None):
         super().__init__(max_value=threshold)
-        words: set[str] = set()
+        self.language, self.blocklist_file = language, blocklist_file
+        self.extra_words = {w.strip().lower() for w in extra_words or () if w.strip()}
         if language:
-            path = _BLOCKLIST_DIR / f"blocklist_{language}.txt"
-            if not path.exists():
-                raise ValueError(f"BlocklistFilter: no built-in blocklist for language {language!r}")
-            words |= _read_words(path)
-        if blocklist_file:
-            words |= _read_words(Path(blocklist_file))
-        words |= {w.strip().lower() for w in extra_words or () if w.strip()}
-        self.words = frozenset(words)
-        # One alternation, longest entries first, matched in C over the lowercased text.
-        entries = sorted(self.words, key=lambda w: (-len(w), w))
-        self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)") if entries else None
+            if language not in _PACKAGED_LISTS:
+                raise ValueError(f"BlocklistFilter: no packaged blocklist for language {language!r}; give "
+                                 "blocklist_file (one word per line) and language=None")
+            module = _PACKAGED_LISTS[language][0]
+            self.requires = {module: module.replace("_", "-")}  # compile() checks it is installed
+        self._pattern: re.Pattern[str] | None = None
+        self._words: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The whole list, read on first use (so the operator builds, and compile() names a missing package)."""
+        if self._words is None:
+            words = set(self.extra_words)
+            if self.language:
+                words |= _read_words(packaged_blocklist(self.language))
+            if self.blocklist_file:
+                words |= _read_words(Path(self.blocklist_file))
+            self._words = frozenset(words)
+            # One alternation, longest entries first, matched in C over the lowercased text.
+            entries = sorted(self._words, key=lambda w: (-len(w), w))
+            self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)") \
+                if entries else None
+        return self._words
 
     def statistic(self, stats: TextStats) -> np.ndarray:
         out = np.zeros(len(stats), dtype=np.int64)
-        if self._pattern is None:
+        if not self.words or self._pattern is None:
             return out
         findall = self._pattern.findall
         for i, text in enumerate(stats.texts):
