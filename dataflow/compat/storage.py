@@ -12,6 +12,7 @@ instead, and the whole pipeline is one streamed run.
 
 from __future__ import annotations
 
+import filecmp
 import json
 import logging
 from pathlib import Path
@@ -65,9 +66,16 @@ class FileStorage:
         source, target = self.file_of(index), self.file_of(index + 1)
         target.parent.mkdir(parents=True, exist_ok=True)
         source = self._seeded(source, op, bindings)
-        pipeline = _OneStep(op, bindings, input=source, output=target, name=f"step{index + 1}", on_bad_input="skip",
+        fresh = target.with_name(f"{target.stem}.partial{target.suffix}")
+        pipeline = _OneStep(op, bindings, input=source, output=fresh, name=f"step{index + 1}", on_bad_input="skip",
                             cache_dir=Path(self.cache_path) / ".dataflow" / f"step{index + 1}")
         summary = pipeline.run()
+        # An unchanged step leaves its file (and its mtime) alone: the next step's input fingerprint holds,
+        # so a re-run of the script comes from the cache all the way down.
+        if target.exists() and filecmp.cmp(fresh, target, shallow=False):
+            fresh.unlink()
+        else:
+            fresh.replace(target)
         self.summaries.append(summary)
         logger.info("step %d (%s): %s -> %s", index + 1, op.op_name(), source, target)
         return self
