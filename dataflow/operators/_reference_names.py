@@ -2,10 +2,11 @@
 same name: one table, applied by the operator base (:func:`dataflow.core.operator.add_name_aliases`).
 
 Each entry maps a name only the reference has to ours (a rename), to a function turning its value into
-our params, or (bindings) to None: accepted, with nothing to bind (a column we do not write). Values we
-cannot honour are refused with the reason, never ignored silently. Our names stay the documented ones;
-``tests/operators/test_reference_names.py`` reads the reference's signatures from its wheel and checks
-that every operator sharing a name accepts them. ``docs/migration.md`` lists what differs.
+our params, or (bindings) to None: accepted, with nothing to bind (a column we do not write). A value we
+cannot honour is refused with the reason (:func:`only`); :func:`unused` marks params with no effect here
+(cache folders, devices, a few tuning knobs), listed in ``docs/migration.md``. Our names stay the
+documented ones; ``tests/operators/test_reference_names.py`` reads the reference's signatures from its
+wheel and checks that every operator sharing a name accepts them.
 """
 
 from __future__ import annotations

@@ -85,3 +85,15 @@ def test_reasoning_math_api_script(tmp_path):
     work = _run("api_pipelines/reasoning_math_pipeline.py", tmp_path)
     assert {"instruction", "question_difficulty", "question_category", "generated_cot"} <= \
         _columns(work / "cache_local")
+
+
+def test_cpu_sft_filter_script(tmp_path):
+    work = _run("cpu_pipelines/text_sft_filter.py", tmp_path)
+    assert {"instruction", "output", "word_count"} <= _columns(work / "cache")
+
+
+def test_cpu_reasoning_script(tmp_path):
+    work = _run("cpu_pipelines/reasoning_pipeline.py", tmp_path)
+    # Its example rows have no model output yet ("output": null): the format filter drops them all.
+    assert sorted(p.name for p in (work / "cache_local").glob("dataflow_cache_step_step*.jsonl")) == \
+        [f"dataflow_cache_step_step{k}.jsonl" for k in (1, 2, 3)]
