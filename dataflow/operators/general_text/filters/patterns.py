@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -127,54 +128,57 @@ class IDCardFilter(_PatternCountFilter):
         super().__init__(max_value=threshold - 1)
 
 
-# The English list: the one the better-profanity package ships (MIT licence), read as a file.
-_PACKAGED_LISTS = {"en": ("better_profanity", "profanity_wordlist.txt")}
+# The word lists the badwords-py package ships (``badwords/resource/words/<language>.txt``), read as files.
+_LISTS_PACKAGE, _LISTS_PIP = "badwords", "badwords-py"
 
 
 def packaged_blocklist(language: str) -> Path:
-    """The word list file for ``language`` inside the package that ships it (the package is not imported)."""
+    """The badwords-py word list for ``language`` (``en``, ``de``, ``ja``, ...), without importing the package."""
     import importlib.util
 
-    module, name = _PACKAGED_LISTS[language]
-    spec = importlib.util.find_spec(module)
+    spec = importlib.util.find_spec(_LISTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"BlocklistFilter: the {language!r} list comes with the {module.replace('_', '-')} "
-                          f"package: pip install {module.replace('_', '-')}")
-    return Path(next(iter(spec.submodule_search_locations))) / name
+        raise ImportError(f"BlocklistFilter: the word lists come with the {_LISTS_PIP} package: "
+                          f"pip install {_LISTS_PIP} (or give blocklist_file and language=None)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "resource" / "words"
+    path = folder / f"{language}.txt"
+    if not path.is_file():
+        have = ", ".join(sorted(p.stem for p in folder.glob("*.txt")))
+        raise ValueError(f"BlocklistFilter: {_LISTS_PIP} has no list for language {language!r} (it has: {have}); "
+                         "give blocklist_file (one word per line) and language=None")
+    return path
 
 
 @register_operator
 class BlocklistFilter(StatRangeFilter):
-    """Drop texts with more than ``threshold`` blocklisted words (lowercase whole-word match).
+    """Drop texts with more than ``threshold`` blocklisted words.
 
-    The word list: ``language="en"`` (default) is the English list the ``better-profanity`` package ships
-    (``better_profanity/profanity_wordlist.txt``: 916 profane and sexual words and phrases, MIT
-    licence; maintained with that package, read as a file, the package itself is never imported). Add
-    your own with ``blocklist_file`` (one word or phrase per line, ``#`` comments) and ``extra_words``;
-    ``language=None`` uses only yours. Multi-word entries match as phrases. Score column
-    ``blocklist_count``; default threshold 1, as in the reference DataFlow (a text goes at its second hit).
+    The word list for ``language`` (default ``en``; also ``de``, ``fr``, ``es``, ``ja``, ``ru`` and 18
+    more) is the one the ``badwords-py`` package ships and maintains (``badwords/resource/words/en.txt``:
+    796 English entries, 401 of them the LDNOOBW list the reference DataFlow uses; MIT, with the
+    LDNOOBW-derived entries under CC BY 4.0). The file is read; the package is never imported. Add your
+    own with ``blocklist_file`` (one word or phrase per line, ``#`` comments) and ``extra_words``;
+    ``language=None`` uses only yours. Score column ``blocklist_count``; default threshold 1, as in the
+    reference (a text goes at its second hit).
 
-    Differences from the reference DataFlow's operator: its English list is LDNOOBW (403 entries, CC BY
-    4.0), not shipped by a maintained package; and it counts whitespace-separated tokens equal to an
-    entry, so a word touching punctuation (``word,``) and phrases never count there. Ours counts whole
-    words wherever they stand. Give the LDNOOBW file as ``blocklist_file`` (with ``language=None``)
-    to use the reference's list.
+    ``match="words"`` (default) counts whole words and phrases wherever they stand, lowercased.
+    ``match="tokens"`` is the reference's rule: lowercased whitespace-separated tokens equal to an entry,
+    so a word touching punctuation (``word,``) and phrases do not count. Deliberate difference: ours
+    counts ``word,``. With the LDNOOBW file as ``blocklist_file``, ``language=None`` and
+    ``match="tokens"`` it drops exactly what the reference drops; its default list adds entries such as
+    "nazi" that the reference's does not have.
     """
 
     output_key = OutputColumn("blocklist_count", "int")
     score_name = "blocklist_count"
 
     def __init__(self, language: str | None = "en", threshold: int = 1, extra_words: list[str] | None = None,
-                 blocklist_file: str | None = None):
+                 blocklist_file: str | None = None, match: Literal["words", "tokens"] = "words"):
         super().__init__(max_value=threshold)
-        self.language, self.blocklist_file = language, blocklist_file
+        self.language, self.blocklist_file, self.match = language, blocklist_file, match
         self.extra_words = {w.strip().lower() for w in extra_words or () if w.strip()}
         if language:
-            if language not in _PACKAGED_LISTS:
-                raise ValueError(f"BlocklistFilter: no packaged blocklist for language {language!r}; give "
-                                 "blocklist_file (one word per line) and language=None")
-            module = _PACKAGED_LISTS[language][0]
-            self.requires = {module: module.replace("_", "-")}  # compile() checks it is installed
+            self.requires = {_LISTS_PACKAGE: _LISTS_PIP}  # compile() checks it is installed
         self._pattern: re.Pattern[str] | None = None
         self._words: frozenset[str] | None = None
 
@@ -196,12 +200,14 @@ class BlocklistFilter(StatRangeFilter):
 
     def statistic(self, stats: TextStats) -> np.ndarray:
         out = np.zeros(len(stats), dtype=np.int64)
-        if not self.words or self._pattern is None:
+        words = self.words
+        if not words:
             return out
-        findall = self._pattern.findall
         for i, text in enumerate(stats.texts):
             if text:
-                out[i] = len(findall(text.lower()))
+                lowered = text.lower()
+                out[i] = sum(w in words for w in lowered.split()) if self.match == "tokens" \
+                    else len(self._pattern.findall(lowered))
         return out
 
 
