@@ -55,7 +55,7 @@ def _run(script: str, tmp_path: Path) -> Path:
     shutil.copytree(root / "example", tmp_path / "example_data")
     target = work / Path(script).name
     shutil.copy(root / "statics" / "pipelines" / script, target)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DATAFLOW_CACHE_DIR": str(tmp_path / "llm-cache")}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATAFLOW_CACHE_HOME": str(tmp_path / "llm-cache")}
     done = subprocess.run([sys.executable, "-c", HARNESS, str(target)], cwd=work, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
