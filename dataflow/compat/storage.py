@@ -90,7 +90,8 @@ class FileStorage:
         return seeds
 
     def read(self, output_type: str = "dataframe") -> Any:
-        """The current step's input, as the reference's ``storage.read()`` gives it to an operator."""
+        """The current step's input, as the reference's ``storage.read()`` gives it to an operator (for
+        a user's own reference-style operator, whose ``run()`` reads and writes the storage itself)."""
         import pandas as pd
 
         from dataflow.core.fileio import iter_records
@@ -98,3 +99,20 @@ class FileStorage:
         path = self.file_of(max(self.operator_step, 0))
         rows = [r.record for r in iter_records(path) if r.record is not None]
         return pd.DataFrame(rows) if output_type == "dataframe" else rows
+
+    def write(self, data: Any) -> str:
+        """Write the current step's output (a DataFrame or a list of records), as the reference does."""
+        import pandas as pd
+
+        from dataflow.core.fileio import write_chunks, write_frame
+
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+        target = self.file_of(max(self.operator_step, 0) + 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        chunk = target.with_name(f"{target.stem}.chunk.parquet")
+        write_frame(frame.reset_index(drop=True), chunk)
+        try:
+            write_chunks(target, [chunk])
+        finally:
+            chunk.unlink(missing_ok=True)
+        return str(target)

@@ -60,3 +60,17 @@ def test_compiled_pipeline_checks_first_then_runs_once_streamed(tmp_path, first)
     assert [r["text"] for r in _records(tmp_path / "cache" / "clean_step2.jsonl")] == \
         ["one two three", "four five\n\nsix"]
     assert not (tmp_path / "cache" / "clean_step1.jsonl").exists()  # one run: only the last file
+
+
+def test_a_users_own_reference_style_operator_reads_and_writes_the_storage(tmp_path, first):
+    class Upper:  # the reference's operator shape: run() reads the step's input and writes its output
+        def run(self, storage, input_key="text"):
+            frame = storage.read("dataframe")
+            frame[input_key] = frame[input_key].str.upper()
+            storage.write(frame)
+
+    storage = FileStorage(first_entry_file_name=str(first), cache_path=str(tmp_path / "cache"))
+    Upper().run(storage=storage.step())
+    WordNumberFilter(min_words=2).run(storage=storage.step(), input_key="text")
+    assert [r["text"] for r in _records(tmp_path / "cache" / "dataflow_cache_step_step2.jsonl")] == \
+        ["ONE  TWO   THREE", "FOUR FIVE\n\nSIX"]
