@@ -7,6 +7,8 @@ prompt class of the reference not listed here is refused with a message naming i
 
 from __future__ import annotations
 
+import string
+
 
 class PromptABC:
     """Base of the stand-ins: ``template_name`` is our template."""
@@ -37,7 +39,41 @@ _TEMPLATES = {
                   "QuestionConditionFusionGeneratorPrompt": "reasoning/question_fusion"},
 }
 
+def jinja_from_format(text: str, append: str = "") -> str:
+    """A ``str.format`` template as Jinja: literal text verbatim (``{{`` and ``}}`` become single braces, as
+    format makes them), each ``{field}`` a variable; ``append`` (a Jinja snippet) goes at the end."""
+    parts = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(text):
+        if literal:
+            parts.append("{% raw %}" + literal + "{% endraw %}")
+        if field:
+            parts.append("{{ " + field + " }}")
+    return "".join(parts) + append
+
+
+class DiyPrompt(PromptABC):
+    """The reference's do-it-yourself prompt: the user's text, with ``{question}`` where the row goes."""
+
+    append = ""  # the answer prompt is the user's text followed by the question
+
+    def __init__(self, prompt_template: str) -> None:
+        super().__init__(prompt_template)
+        self.prompt_template = prompt_template
+
+    @property
+    def template_name(self) -> str:  # inline template text: our operators take it in place of a name
+        return jinja_from_format(self.prompt_template, self.append)
+
+
+class DiyAnswerGeneratorPrompt(DiyPrompt):
+    append = "\n{{ question }}"
+
+
+DIY = {"DiyAnswerGeneratorPrompt": DiyAnswerGeneratorPrompt,
+       **{name: type(name, (DiyPrompt,), {}) for name in ("DiyQuestionFilterPrompt", "DiyQuestionSynthesisPrompt")}}
+
 GENERAL_TEXT = {name: _prompt(name, t) for name, t in _TEMPLATES["general_text"].items()}
 # The reference has one family per flavour (Math..., General..., Diy...) over the same tasks.
 REASONING = {flavour: {flavour + name: _prompt(flavour + name, t) for name, t in _TEMPLATES["reasoning"].items()}
-             for flavour in ("Math", "General", "Diy")}
+             for flavour in ("Math", "General")}
+REASONING["Diy"] = DIY

@@ -97,3 +97,9 @@ def test_cpu_reasoning_script(tmp_path):
     # Its example rows have no model output yet ("output": null): the format filter drops them all.
     assert sorted(p.name for p in (work / "cache_local").glob("dataflow_cache_step_step*.jsonl")) == \
         [f"dataflow_cache_step_step{k}.jsonl" for k in (1, 2, 3)]
+
+
+def test_reasoning_diy_api_script(tmp_path):
+    # Its own prompt texts (DiyQuestionFilterPrompt(...)) become our inline templates.
+    work = _run("api_pipelines/reasoning_diy_pipeline.py", tmp_path)
+    assert {"instruction", "generated_cot"} <= _columns(work / "cache_local")
