@@ -72,6 +72,8 @@ class DiyAnswerGeneratorPrompt(DiyPrompt):
 DIY = {"DiyAnswerGeneratorPrompt": DiyAnswerGeneratorPrompt,
        **{name: type(name, (DiyPrompt,), {}) for name in ("DiyQuestionFilterPrompt", "DiyQuestionSynthesisPrompt")}}
 
+MODEL_EVALUATION = {name: _prompt(name, "reasoning/answer_judge")
+                    for name in ("AnswerJudgePrompt", "AnswerJudgePromptQuestion")}
 GENERAL_TEXT = {name: _prompt(name, t) for name, t in _TEMPLATES["general_text"].items()}
 # The reference has one family per flavour (Math..., General..., Diy...) over the same tasks.
 REASONING = {flavour: {flavour + name: _prompt(flavour + name, t) for name, t in _TEMPLATES["reasoning"].items()}

@@ -178,7 +178,7 @@ _PROMPTED = ("AlpagasusFilter", "CodeCodeToInstructionGenerator", "CodeEnhanceme
              "CodeInstructionGenerator", "CodeInstructionToCodeGenerator", "CodeQualitySampleEvaluator",
              "CodeQualityScoreFilter", "CondorGenerator", "CondorRefiner", "KBCTextCleaner",
              "PromptedEvaluator", "PromptedFilter", "PromptedGenerator", "PromptedRefiner",
-             "ReasoningAnswerGenerator", "ReasoningPseudoAnswerGenerator",
+             "ReasoningAnswerGenerator", "ReasoningAnswerModelJudgeFilter", "ReasoningPseudoAnswerGenerator",
              "ReasoningQuestionCategorySampleEvaluator", "ReasoningQuestionDifficultySampleEvaluator",
              "ReasoningQuestionFilter", "ReasoningQuestionFusionGenerator", "ReasoningQuestionGenerator",
              "SQLGenerator", "SQLVariationGenerator", "Text2MultiHopQAGenerator", "Text2QAGenerator",

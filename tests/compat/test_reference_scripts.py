@@ -103,3 +103,8 @@ def test_reasoning_diy_api_script(tmp_path):
     # Its own prompt texts (DiyQuestionFilterPrompt(...)) become our inline templates.
     work = _run("api_pipelines/reasoning_diy_pipeline.py", tmp_path)
     assert {"instruction", "generated_cot"} <= _columns(work / "cache_local")
+
+
+def test_reasoning_general_api_script(tmp_path):
+    work = _run("api_pipelines/reasoning_general_pipeline.py", tmp_path)
+    assert {"instruction", "generated_cot", "answer_match_result"} <= _columns(work / "cache_local")
