@@ -95,6 +95,57 @@ class BatchResult:
     kept: np.ndarray | None = None  # for filters: which input rows remain (keeps memoised stats aligned)
 
 
+# Other names accepted for the params and bindings of a package's operators (the reference DataFlow's):
+# {class name: (package, {"params": {...}, "bindings": {...}})}; see add_name_aliases.
+_NAME_ALIASES: dict[str, tuple[str, Mapping[str, Mapping[str, Any]]]] = {}
+
+
+def add_name_aliases(package: str, table: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+    """Let the operators of ``package`` accept other names for their params and bindings.
+
+    ``table`` is {class name: {"params": {other: ours | fn}, "bindings": {other: ours | None}}}: a param
+    under another name is renamed to ours, or ``fn(value)`` returns our params for it ({} when the value
+    needs none; it raises :class:`ParamsError` for a value we cannot honour); a binding is renamed, or
+    accepted and unused (None). A name the operator itself declares is never renamed, but a function may
+    convert its value (a reference prompt object to our template name). Our names stay
+    primary: params are recorded (fingerprints, workers) and bindings resolved under them. Subclasses
+    inherit their base's aliases."""
+    for name, entry in table.items():
+        _NAME_ALIASES[name] = (package, entry)
+
+
+def name_aliases(cls: type) -> Mapping[str, Mapping[str, Any]]:
+    """The other names ``cls`` accepts ({"params": ..., "bindings": ...}), from its nearest aliased base."""
+    for klass in cls.__mro__:
+        found = _NAME_ALIASES.get(klass.__name__)
+        if found and klass.__module__.startswith(found[0]):
+            return found[1]
+    return {}
+
+
+def _translate(cls: type, given: dict[str, Any], own: Any, section: str) -> dict[str, Any]:
+    aliases = name_aliases(cls).get(section) or {}
+    if not aliases or not any(name not in own or callable(aliases.get(name)) for name in given):
+        return given
+    out: dict[str, Any] = {}
+    converted: dict[str, Any] = {}  # what functions return wins: use_n_gram=False overrides ngram
+    for name, value in given.items():
+        target = aliases.get(name, name)
+        if name in own and not callable(target):
+            target = name  # a declared name is ours: never renamed (a function may still convert its value)
+        if callable(target):
+            try:
+                converted.update(target(value))
+            except ParamsError as exc:
+                raise ParamsError(f"{cls.__name__}: {name}={value!r}: {exc}") from None
+        elif target is not None:
+            if target in out or target in given and target != name:
+                raise (ParamsError if section == "params" else BindingError)(
+                    f"{cls.__name__}: {name!r} and {target!r} name the same {section[:-1]}; give one")
+            out[target] = value
+    return {**out, **converted}
+
+
 def _params_wrapper(init):
     """Wrap ``__init__`` so the outermost call records its arguments (for schema checks and fingerprints)."""
     sig = inspect.signature(init)
@@ -103,6 +154,7 @@ def _params_wrapper(init):
     def __init__(self, *args, **kwargs):  # noqa: N807
         outermost = "_params" not in self.__dict__
         if outermost:
+            kwargs = _translate(type(self), kwargs, sig.parameters, "params")
             bound = sig.bind(self, *args, **kwargs)
             bound.apply_defaults()
             params: dict[str, Any] = {}
@@ -224,6 +276,7 @@ class Operator:
         return dict(cls._bindings)
 
     def resolve_bindings(self, given: dict[str, Any]) -> Bindings:
+        given = _translate(type(self), dict(given), self._bindings, "bindings")
         unknown = sorted(set(given) - set(self._bindings))
         if unknown:
             allowed = ", ".join(sorted(self._bindings)) or "none"

@@ -14,3 +14,14 @@ from dataflow.serving.base import LLMRequest, LLMResult, LLMServing, ServingStat
 from dataflow.serving.factory import check_config, create_serving
 
 __all__ = ["LLMRequest", "LLMResult", "LLMServing", "ServingStats", "check_config", "create_serving"]
+
+# The reference DataFlow's serving classes (dataflow.compat.serving), loaded on first use.
+_REFERENCE_NAMES = ("APILLMServing_request", "LocalModelLLMServing_vllm")
+
+
+def __getattr__(name: str):
+    if name in _REFERENCE_NAMES:
+        from dataflow.compat import serving
+
+        return getattr(serving, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

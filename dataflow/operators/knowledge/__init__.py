@@ -1,1 +1,5 @@
 """Knowledge extraction operators: documents to Markdown, chunks, clean text and QA pairs."""
+
+from dataflow.operators._reference_names import operators_by_name
+
+__getattr__ = operators_by_name(__name__)

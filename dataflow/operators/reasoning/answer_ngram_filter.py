@@ -1,4 +1,5 @@
-"""Benchmark decontamination: drops rows whose question or answer shares n-grams with benchmark questions."""
+"""Benchmark decontamination (rows sharing n-grams with benchmark questions) and, as the reference
+DataFlow's operator of this name does, repetition (answers repeating their own n-grams)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,23 @@ from dataflow.core.operator import BatchResult, Filter, InputColumn, OutputColum
 from dataflow.core.registry import register_operator
 
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NOT_WORD = re.compile(r"[^\w\s]")
+_NOT_CJK_ALNUM = re.compile(r"[^\u4e00-\u9fffa-z0-9]")
+
+
+def repetition_score(text: str, n: int) -> float:
+    """Distinct n-grams / all n-grams of ``text`` (1.0: no repeats; 0.0: too short for one n-gram). Text
+    with Chinese characters uses character n-grams of its Chinese letters and digits, other text word
+    n-grams of its lower-cased words with punctuation removed (the reference's measure)."""
+    text = text.lower()
+    if _CJK.search(text):
+        units: Any = _NOT_CJK_ALNUM.sub("", text)
+        grams = [units[i:i + n] for i in range(len(units) - n + 1)]
+    else:
+        units = _NOT_WORD.sub(" ", text).split()
+        grams = [" ".join(units[i:i + n]) for i in range(len(units) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
 # Odd 64-bit multiplier of the polynomial rolling hash over token hashes (wraps modulo 2**64).
 _BASE = np.uint64(0x9E3779B97F4A7C15)
 
@@ -100,21 +118,33 @@ class ReasoningAnswerNgramFilter(Filter):
     ``max_overlap`` are dropped with a reason naming the text, the share and the benchmark question
     most of the shared n-grams come from, e.g. ``question shares 12/14 8-grams (86%) with benchmark
     #41: 'Natalia sold clips to ...'``. Texts shorter than ``n`` words have no n-grams (overlap 0).
+
+    Repetition (the reference DataFlow's ReasoningAnswerNgramFilter, and what this operator does when no
+    benchmark is given): the question and answer joined are scored by :func:`repetition_score` with
+    ``repetition_ngram``-grams into ``output_repetition_key``, and rows outside
+    ``[min_score, max_score]`` (defaults 0.1 and 1.0 then) are dropped, e.g. ``repetition 0.04 <
+    0.1``. With a benchmark, the repetition check runs only when ``min_score`` or ``max_score`` is given.
     """
 
     input_key = InputColumn("question")
     input_answer_key = InputColumn(None, "str", nullable=True, description="also checked when bound")
     output_key = OutputColumn("benchmark_ngram_overlap", "number")
+    output_repetition_key = OutputColumn("repetition_score", "number")
     path_params = ("benchmark_path",)
     example_params = {"benchmark_questions": ["Natalia sold clips to 48 of her friends in April."]}
 
     def __init__(self, benchmark_path: str | None = None, benchmark_field: str = "question",
-                 benchmark_questions: list[str] | None = None, n: int = 8, max_overlap: float = 0.0) -> None:
+                 benchmark_questions: list[str] | None = None, n: int = 8, max_overlap: float = 0.0,
+                 min_score: float | None = None, max_score: float | None = None, repetition_ngram: int = 5
+                 ) -> None:
         super().__init__()
-        if benchmark_path is None and not benchmark_questions:
-            raise ValueError("give benchmark_path and/or benchmark_questions")
-        if n < 1:
-            raise ValueError("n must be >= 1")
+        if n < 1 or repetition_ngram < 1:
+            raise ValueError("n and repetition_ngram must be >= 1")
+        self.has_benchmark = benchmark_path is not None or bool(benchmark_questions)
+        self.check_repetition = not self.has_benchmark or min_score is not None or max_score is not None
+        self.min_score = 0.1 if min_score is None else min_score
+        self.max_score = 1.0 if max_score is None else max_score
+        self.repetition_ngram = repetition_ngram
         self.benchmark_path = benchmark_path
         self.benchmark_field = benchmark_field
         self.benchmark_questions = list(benchmark_questions or [])
@@ -158,19 +188,26 @@ class ReasoningAnswerNgramFilter(Filter):
         return shares, reasons
 
     def process(self, batch: pd.DataFrame, ctx: Any) -> BatchResult:
-        index = self.index()
         texts = {"question": batch[ctx.cols.input_key].tolist()}
         if ctx.cols.get("input_answer_key"):
             texts["answer"] = batch[ctx.cols.input_answer_key].tolist()
         scores = np.zeros(len(batch))
         reasons = np.full(len(batch), "", dtype=object)
-        for name, values in texts.items():
+        joined = [" ".join(str(v) for v in row if isinstance(v, str)) for row in zip(*texts.values())]
+        repetition = np.array([repetition_score(t, self.repetition_ngram) for t in joined])
+        for name, values in texts.items() if self.has_benchmark else ():
+            index = self.index()
             shares, why = self._overlaps(values, index)
             better = shares > scores
             scores[better] = shares[better]
             for i in np.flatnonzero(better):
                 reasons[i] = f"{name} {why[i]}"
         mask = scores <= self.max_overlap
-        frame = batch.assign(**{ctx.cols.output_key: scores}) if ctx.cols.get("output_key") else batch
-        written = [ctx.cols.output_key] if ctx.cols.get("output_key") else []
-        return split_dropped(frame, mask, reasons, written)
+        if self.check_repetition:
+            for bad, why in ((mask & (repetition < self.min_score), f"< {self.min_score}"),
+                             (mask & (repetition > self.max_score), f"> {self.max_score}")):
+                reasons[bad] = [f"repetition {r:.2f} {why}" for r in repetition[bad]]
+                mask &= ~bad
+        outputs = {ctx.cols.get("output_key"): scores, ctx.cols.get("output_repetition_key"): repetition}
+        outputs.pop(None, None)
+        return split_dropped(batch.assign(**outputs), mask, reasons, list(outputs))

@@ -1,3 +1,5 @@
+import pytest
+
 from dataflow.operators.general_text.filters.line_rules import (
     ColonEndFilter,
     LineEndWithEllipsisFilter,
@@ -78,3 +80,23 @@ def test_blocklist_filter_builtin_extra_and_file(tmp_path):
     op = BlocklistFilter(language=None, threshold=0, extra_words=["kiwi"], blocklist_file=str(f))
     assert kept_texts(op, ["a Banana.", "kiwi", "the red apple pie", "porn is not in this list"]) == \
         ["porn is not in this list"]
+
+
+def test_blocklist_default_is_the_list_badwords_py_ships():
+    from dataflow.operators.general_text.filters.patterns import packaged_blocklist
+
+    path = packaged_blocklist("en")
+    assert path.parts[-4:] == ("badwords", "resource", "words", "en.txt")
+    op = BlocklistFilter()
+    assert len(op.words) > 700 and {"porn", "intercourse"} <= op.words
+    assert op.requires == {"badwords": "badwords-py"}  # compile() checks it is installed
+    assert len(BlocklistFilter(language="de").words) > 50
+    with pytest.raises(ValueError, match="blocklist_file"):
+        _ = BlocklistFilter(language="zz").words
+
+
+def test_blocklist_token_match_is_the_reference_rule(tmp_path):
+    text = "porn, and more porn."
+    assert kept_texts(BlocklistFilter(), [text]) == []  # two whole words
+    assert kept_texts(BlocklistFilter(match="tokens"), [text]) == [text]  # "porn," and "porn." are no tokens
+    assert kept_texts(BlocklistFilter(match="tokens"), ["porn porn"]) == []

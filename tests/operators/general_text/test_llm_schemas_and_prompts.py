@@ -219,3 +219,12 @@ def test_params_are_validated():
         AlpagasusFilter(threshold=9)
     with pytest.raises(ValueError):
         LLMQualityScorer(min_score=5, max_score=1)
+
+
+def test_alpagasus_filter_keeps_the_reference_score_range():
+    op = AlpagasusFilter(min_score=3, max_score=4)  # the reference's params: the range kept
+    ctx = SimpleNamespace(cols=SimpleNamespace(output_key="alpagasus_score"))
+    mask, reasons = op.keep(None, {"output_key": [2, 3, 4, 5]}, ctx)
+    assert mask.tolist() == [False, True, True, False]
+    assert (reasons[0], reasons[3]) == ("alpagasus_score < 3", "alpagasus_score > 4")
+    assert AlpagasusFilter(threshold=4).keep_min == 4 and op.schema() == AlpagasusFilter().schema()

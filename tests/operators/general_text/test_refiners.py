@@ -82,3 +82,22 @@ def test_pii_custom_patterns_and_tokens():
     assert refine(op, ["EMP-1234 a@b.io 555-123-4567"]) == ["[EMP] <mail> 555-123-4567"]
     with pytest.raises(ValueError):
         PIIAnonymizeRefiner(detectors=["nope"])
+
+
+def test_remove_emoji_keeps_text_symbols_the_reference_keeps():
+    op = RemoveEmojiRefiner()
+    assert op.refine_text("Sonata in B♭ major, F♯ minor → ♞") == "Sonata in B♭ major, F♯ minor → ♞"
+    assert op.refine_text("ok 😀👍🏽 🤔 ⭐ ✂ done") == "ok     done"
+
+
+def test_html_url_remover_drops_malformed_tags_like_the_reference_but_keeps_comparisons():
+    op = HtmlUrlRemoverRefiner()
+    assert op.refine_text('Born<ref name="2 |title=<i>Life</i> in 1901') == "BornLife in 1901"
+    assert op.refine_text("if a < b and c > d") == "if a < b and c > d"
+    assert op.refine_text("<script>x = 1 < 2;</script>see (http://a.org/x) <a\nhref=1>here</a>") == "see () here"
+
+
+def test_remove_extra_spaces_joins_lines_like_the_reference_on_request():
+    text = "one  two\n\n\n\tthree \n"
+    assert RemoveExtraSpacesRefiner().refine_text(text) == "one two\n\nthree"
+    assert RemoveExtraSpacesRefiner(keep_newlines=False).refine_text(text) == "one two three"

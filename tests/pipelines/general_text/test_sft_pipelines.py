@@ -57,7 +57,7 @@ def test_python_pipelines_follow_custom_column_names(tmp_path):
     bindings = [s.bindings for s in plan.steps]
     assert bindings[0]["input_key"] == "prompt" and bindings[1]["input_key"] == "completion"
     assert bindings[3]["input_output_key"] == "completion" and bindings[3].get("input_input_key") is None
-    assert plan.steps[3].op.threshold == 5
+    assert plan.steps[3].op.keep_min == 5
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(json.dumps({"subject": "chess openings"}) + "\n", encoding="utf-8")
     plan = SFTSynthesisPipeline(seeds, tmp_path / "o.jsonl", topic_key="subject", pairs_per_topic=5,

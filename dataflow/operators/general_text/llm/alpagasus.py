@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from dataflow.core.llm_operator import LLMEvaluator, LLMFilter
 from dataflow.core.operator import InputColumn, OutputColumn
 from dataflow.core.registry import register_operator
@@ -49,17 +51,29 @@ class AlpagasusScorer(_TripleRating, LLMEvaluator):
 
 @register_operator
 class AlpagasusFilter(_TripleRating, LLMFilter):
-    """Like :class:`AlpagasusScorer`, then keeps the triples scoring at least ``threshold``.
+    """Like :class:`AlpagasusScorer` (the LLM rates each triple on ``scale``, 1-5 by default), then keeps
+    the triples scoring within ``[min_score, max_score]``, as the reference DataFlow's operator does
+    (defaults 3 and 5). ``threshold``, when given, is the lowest score kept (it takes the place of
+    ``min_score``; our pipelines use it).
 
-    Dropped rows carry the reason ``alpagasus_score < threshold`` (the score column's name) and keep
-    the score and the model's reason in the cache, so ``dataflow inspect`` shows why.
+    Dropped rows carry the reason ``alpagasus_score < 3`` (or ``> max_score``; the score column's name)
+    and keep the score and the model's reason in the cache, so ``dataflow inspect`` shows why. The
+    reference asks for a score from 0 to 5; ours from ``scale``'s low end, since 0 and 1 both mean
+    "unusable" and fall below any useful ``min_score``.
     """
 
-    def __init__(self, threshold: int = 4, min_score: int = 1, max_score: int = 5,
-                 prompt_template: str = DEFAULT_TEMPLATE, system_prompt: str | None = None,
-                 max_tokens: int = 192, llm_serving: Any = None) -> None:
+    def __init__(self, min_score: int = 3, max_score: int = 5, threshold: int | None = None,
+                 scale: tuple[int, int] = (1, 5), prompt_template: str = DEFAULT_TEMPLATE,
+                 system_prompt: str | None = None, max_tokens: int = 192, llm_serving: Any = None) -> None:
         super().__init__(prompt_template, system_prompt, max_tokens=max_tokens, llm_serving=llm_serving)
-        self.set_scale(min_score, max_score)
-        if not min_score <= threshold <= max_score:
-            raise ValueError("threshold must lie within [min_score, max_score]")
-        self.threshold = threshold
+        self.set_scale(*scale)  # the rating scale: the prompt's and the schema's min_score/max_score
+        self.keep_min = min_score if threshold is None else threshold
+        self.keep_max = max_score
+        if not scale[0] <= self.keep_min <= self.keep_max <= scale[1]:
+            raise ValueError(f"need {scale[0]} <= min_score (or threshold) <= max_score <= {scale[1]}")
+
+    def keep(self, batch: Any, scores: dict[str, Any], ctx: Any) -> Any:
+        values = np.asarray(scores["output_key"], dtype=float)
+        reasons = np.where(values < self.keep_min, f"{ctx.cols.output_key} < {self.keep_min}",
+                           f"{ctx.cols.output_key} > {self.keep_max}")
+        return (values >= self.keep_min) & (values <= self.keep_max), reasons

@@ -21,10 +21,15 @@ _HTML_TAG = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>|<!--.*?-->|
 _HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
-# Emoji and pictographs: the main emoji blocks, dingbats, regional indicators, variation selector 16 and
-# the zero-width joiner that glues emoji sequences.
-_EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u2300-\u23ff"
-                    "\u2b00-\u2bff\ufe0f\u200d\u20e3]+")
+# Emoji: the reference DataFlow's blocks (emoticons, pictographs, transport, flags, dingbats U+2702-27B0),
+# the later emoji blocks (U+1F900-1FAFF), skin tones, and the symbols drawn as emoji by default elsewhere
+# (U+2300-2BFF: watch, stars, weather, zodiac, ...), with the joiner, keycap and variation selector 16.
+# Other symbols of U+2300-2BFF are text, not emoji (the music signs, arrows, chess pieces): they stay.
+_EMOJI = re.compile("[\U0001f600-\U0001f64f\U0001f300-\U0001f5ff\U0001f680-\U0001f6ff\U0001f1e0-\U0001f1ff"
+                    "\U00002702-\U000027b0\U0001f900-\U0001faff\u231a\u231b\u23e9-\u23ec\u23f0\u23f3"
+                    "\u25fd\u25fe\u2614\u2615\u2648-\u2653\u267f\u2693\u26a1\u26aa\u26ab\u26bd\u26be"
+                    "\u26c4\u26c5\u26ce\u26d4\u26ea\u26f2\u26f3\u26f5\u26fa\u26fd\u27bf\u2b1b\u2b1c\u2b50"
+                    "\u2b55\ufe0f\u200d\u20e3]+")
 _EMOTICON = re.compile(r"(?<!\S)(?:[:;=8xX][-o^']?[)(\]\[dDpP/\\|*]+|<3+|\^_*\^|[oO]_[oO]|T_T)(?!\S)")
 _REPEATED_PUNCT = re.compile(r"([^\w\s])\1+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -59,7 +64,12 @@ class StripRefiner(Refiner):
 @register_operator
 class RemoveExtraSpacesRefiner(Refiner):
     """Collapse runs of spaces and tabs into one space, strip every line and the text, and squeeze three or
-    more line breaks into one blank line (``keep_newlines=False`` joins everything into one line)."""
+    more line breaks into one blank line.
+
+    ``keep_newlines=False`` joins everything into one line, as the reference DataFlow's operator always
+    does (``" ".join(text.split())``). Ours keeps paragraph and line breaks by default, deliberately: line
+    structure is what the line-based filters after it read (bullet lines, lines ending in an ellipsis,
+    JavaScript lines), and a document flattened to one line passes or fails them as a whole."""
 
     def __init__(self, keep_newlines: bool = True):
         super().__init__()
@@ -111,20 +121,39 @@ class RemoveUrlRefiner(Refiner):
         return _URL.sub(self.replacement, text)
 
 
+# A tag as the reference DataFlow removes it, from ``<`` to the next ``>`` on the line, but only when the
+# ``<`` opens a tag (a letter, ``/`` or ``!`` follows): a cut-off tag holding another one, such as
+# ``<ref name="2 |title=<i>X</i>``, goes whole; a comparison such as ``a < b > c`` stays.
+_LOOSE_TAG = re.compile(r"<[A-Za-z/!][^>\n]*>")
+_SCRIPT_OR_COMMENT = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+
+
 @register_operator
 class HtmlUrlRemoverRefiner(Refiner):
-    """Remove URLs and HTML tags in one step (reference name), then tidy the spaces left behind."""
+    """Remove URLs and HTML tags in one step (the reference DataFlow's operator), then tidy the spaces.
+
+    Script and style elements go with their content, and comments; then, as in the reference, every
+    ``<`` opening a tag up to the next ``>`` on its line (so malformed or cut-off tags go too); then tags
+    spanning lines. Deliberate differences from the reference: a URL ends
+    before a quote or closing bracket (the reference's ``https?://\\S+`` also takes ``).`` after it) and
+    ``www.``/``ftp://`` addresses go too; a ``<`` that does not open a tag (``a < b > c``) is kept, where
+    the reference deletes up to the ``>``; the spaces left behind are collapsed.
+    """
 
     def refine_text(self, text: str) -> str:
         text = _URL.sub("", text)
         if "<" in text:
-            text = _HTML_TAG.sub("", text)
+            text = _HTML_TAG.sub("", _LOOSE_TAG.sub("", _SCRIPT_OR_COMMENT.sub("", text)))
         return _SPACES.sub(" ", text).strip()
 
 
 @register_operator
 class RemoveEmojiRefiner(Refiner):
-    """Remove emoji and pictographs (emoji blocks, dingbats, flags, joiners and variation selectors)."""
+    """Remove emoji: every character the reference DataFlow's operator removes (its emoticon,
+    pictograph, transport, flag and dingbat blocks), plus the later emoji blocks (U+1F900-1FAFF: 🤔, 🥰)
+    and the symbols drawn as emoji by default (⌚, ⭐, ⚡, ☕), with joiners and variation selectors, so
+    an emoji sequence leaves nothing behind. Text symbols stay (music signs such as ♭ and ♯, arrows,
+    chess pieces), as in the reference."""
 
     def refine_text(self, text: str) -> str:
         return _EMOJI.sub("", text) if not text.isascii() else text

@@ -1,0 +1,5 @@
+"""The reference DataFlow's ``dataflow.operators.knowledge_cleaning`` import path: every operator by its name."""
+
+from dataflow.operators._reference_names import operators_by_name
+
+__getattr__ = operators_by_name(__name__)

@@ -1,0 +1,1 @@
+"""The reference DataFlow's ``dataflow.prompts.model_evaluation`` import path."""

@@ -1,0 +1,1 @@
+"""Reasoning prompt templates; the reference DataFlow's prompt classes are in math, general and diy."""

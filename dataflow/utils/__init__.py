@@ -1,0 +1,1 @@
+"""The reference DataFlow's ``dataflow.utils`` import path (storage only)."""
