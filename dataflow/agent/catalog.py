@@ -40,7 +40,8 @@ SYNONYMS = {
     "spanish": "languag es", "russian": "languag ru", "japanes": "languag ja", "duplicat": "dedup",
     "long": "length min max", "short": "length min max", "length": "min max", "toxic": "toxicity",
     "personal": "pii", "privacy": "pii", "secret": "credential", "password": "credential",
-    "word": "number count", "character": "char number count",
+    "word": "number count", "character": "char number count", "empty": "null blank whitespac",
+    "blank": "empty null whitespac",
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -122,6 +123,8 @@ class Catalog:
     def __init__(self, entries: Iterable[CatalogEntry]) -> None:
         self.entries = {e.name: e for e in entries}
         self._index = None
+        self._said: dict[str, set[str]] = {}
+        self._weights: dict[str, float] | None = None
 
     @classmethod
     def from_registry(cls, names: Iterable[str] | None = None) -> Catalog:
@@ -133,6 +136,27 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def said(self, name: str) -> set[str]:
+        """The stemmed words operator ``name``'s name, summary, description, param names, binding names and
+        default columns say."""
+        if name not in self._said:
+            e = self.entries[name]
+            columns = [f"{k} {v['default']}" if isinstance(v.get("default"), str) else k for k, v in e.run_args.items()]
+            self._said[name] = set(stem_text(" ".join([e.name, e.summary, e.description, *columns,
+                                                        *e.params.get("properties", {})]).replace("_", " ")).split())
+        return self._said[name]
+
+    def word_weights(self) -> dict[str, float]:
+        """Each stemmed word the catalogue says -> its IDF over the operators (rare words weigh more)."""
+        if self._weights is None:
+            import math
+            from collections import Counter
+
+            df = Counter(w for name in self.entries for w in self.said(name))
+            n = len(self.entries)
+            self._weights = {w: math.log(1 + n / c) for w, c in df.items()}
+        return self._weights
 
     def __getitem__(self, name: str) -> CatalogEntry:
         return self.entries[name]

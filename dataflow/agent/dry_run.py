@@ -71,6 +71,8 @@ class DryRun:
     rows_out: int = 0
     output_columns: dict[str, int] = field(default_factory=dict)  # column -> rows where it is non-empty
     output_sample: list[dict[str, Any]] = field(default_factory=list)
+    # column -> output rows whose value differs from the sample's (when no row was dropped: rows align)
+    changed: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
     seconds: float = 0.0
 
@@ -109,6 +111,10 @@ def dry_run(spec: dict[str, Any], input: str | os.PathLike, *, rows: int = 50, t
         else:
             outcome = _in_thread(run_spec, serving, time_limit_s)
         report = _judge(outcome, n_sample, list(expect_columns), max_drop_share, max_reject_share)
+        output = outcome.get("output") or []
+        if output and len(output) == n_sample:
+            before = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()]
+            report.changed = {c: sum(b.get(c) != a.get(c) for b, a in zip(before, output)) for c in before[0]}
     report.seconds = round(time.monotonic() - started, 3)
     return report
 

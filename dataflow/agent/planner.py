@@ -175,7 +175,7 @@ class _Slot:
 
     action: str
     effect: str  # a key of decide.EFFECTS
-    op: str | None = None  # the chosen catalogue operator, decide.NONE for a new one, None: not chosen yet
+    op: str | None = None  # the catalogue operator, decide.NONE for a new one, None: to be searched for
     step: dict[str, Any] | None = None  # the filled step, None: to be (re)made
     excluded: set[str] = field(default_factory=set)  # operators that failed for this action
     findings: list[str] = field(default_factory=list)  # what went wrong last time, for the next question
@@ -197,8 +197,8 @@ def _build_stepwise(request: str, input: Path, spec_path: Path, profile: Any, ca
         try:
             if slots is None:
                 slots = [_Slot(a, e) for a, e in split_request(request, serving, log, system=SYSTEM_PROMPT)]
-            steps = _make_steps(slots, request, input, spec_path.parent, profile, catalog, log, serving=serving,
-                                rows=rows, allow_new=allow_new, sandbox=sandbox)
+            steps = _make_steps(slots, request, input, spec_path, profile, catalog, log, serving=serving,
+                                rows=rows, allow_new=allow_new, sandbox=sandbox, time_limit_s=time_limit_s)
         except Unusable as exc:
             findings = [str(exc)]
             log.decision("repair", round=round_no, findings=findings)
@@ -218,16 +218,19 @@ def _build_stepwise(request: str, input: Path, spec_path: Path, profile: Any, ca
                       + "\n".join(f"- {f}" for f in findings), max_rounds, findings)
 
 
-def _make_steps(slots: list[_Slot], request: str, input: Path, spec_dir: Path, profile: Any, catalog: Any,
-                log: SessionLog, *, serving: Any, rows: int, allow_new: bool, sandbox: Any) -> list[dict[str, Any]]:
-    """The steps for ``slots``, deciding what is not decided yet; an action whose new operator is refused
-    raises :class:`~dataflow.agent.decide.Unusable` (and is sent back to be chosen again)."""
+def _make_steps(slots: list[_Slot], request: str, input: Path, spec_path: Path, profile: Any, catalog: Any,
+                log: SessionLog, *, serving: Any, rows: int, allow_new: bool, sandbox: Any,
+                time_limit_s: float) -> list[dict[str, Any]]:
+    """The steps for ``slots``, deciding what is not decided yet: an action without an operator gets the
+    first candidate whose dry run after the steps before it shows the action's effect
+    (:func:`~dataflow.agent.decide.evidence`), or else a new operator; an action whose new operator is
+    refused raises :class:`~dataflow.agent.decide.Unusable` (and is sent back to be made again)."""
     from dataflow.agent.decide import (
         NONE,
         Unusable,
         candidates_for,
-        choose_operator,
         describe_new_operator,
+        evidence,
         fill_step,
     )
     from dataflow.agent.synthesis import synthesize_operator
@@ -236,26 +239,43 @@ def _make_steps(slots: list[_Slot], request: str, input: Path, spec_dir: Path, p
     text = profile.to_text()
     steps: list[dict[str, Any]] = []
     for slot in slots:
-        if slot.step is None:
-            if slot.op is None:
-                options = candidates_for(catalog, slot.action, columns, slot.effect, slot.excluded)
-                slot.op = (choose_operator(slot.action, request, options, columns, serving, log, system=SYSTEM_PROMPT,
-                                           findings=slot.findings, allow_none=allow_new) if options else NONE)
-                if slot.op == NONE and not allow_new:
-                    raise Unusable(f"no operator in the catalogue does '{slot.action}'")
-            if slot.op == NONE:
-                new = describe_new_operator(slot.action, slot.effect, request, columns, text, serving, log,
-                                            system=SYSTEM_PROMPT)
-                made = synthesize_operator(new["describe"], new["kind"], new["run"], _sample_rows(input, min(rows, 20)),
-                                           serving=serving, spec_dir=spec_dir, class_name=new["name"], log=log,
-                                           sandbox=sandbox, findings=slot.findings)
-                if not made.ok:
-                    slot.op, slot.findings = None, [f"the new operator for it was refused: {r}" for r in made.reasons]
-                    raise Unusable(f"the new operator for '{slot.action}' was refused: " + "; ".join(made.reasons))
-                slot.step, slot.written = {"op": made.op, "params": {}, "run": new["run"]}, made.op
+        if slot.step is None and slot.op not in (None, NONE):  # sent back: filled again with the findings
+            slot.step = fill_step(catalog[slot.op], slot.action, request, columns, text, serving, log,
+                                  system=SYSTEM_PROMPT, findings=slot.findings)
+        if slot.step is None and slot.op is None:
+            tried = []
+            for entry in candidates_for(catalog, slot.action, columns, slot.effect, slot.excluded):
+                step = fill_step(entry, slot.action, request, columns, text, serving, log, system=SYSTEM_PROMPT)
+                # Alone on the sample, unless it reads what earlier steps write: then its values line up with
+                # the sample's row by row (no filter before it), so what it changed can be counted.
+                reads = set(step["run"].values()) - set(profile.column_names)
+                trial = {**_spec_head(spec_path, input), "steps": [*steps, step] if reads else [step]}
+                few = 3 if "llm" in entry.resources else rows  # a model's answers are slow: a taste suffices
+                report = _dry_run(trial, input, spec_path.parent, catalog, rows=few, serving=serving,
+                                  time_limit_s=time_limit_s)
+                why = evidence(report, step, slot.effect, _written(step, catalog))
+                log.decision("evidence", action=slot.action, op=entry.name, ok=why is None, why=why)
+                if why is None:
+                    slot.op, slot.step = entry.name, step
+                    break
+                slot.excluded.add(entry.name)
+                tried.append(f"{entry.name}: {why}")
             else:
-                slot.step = fill_step(catalog[slot.op], slot.action, request, columns, text, serving, log,
-                                      system=SYSTEM_PROMPT, findings=slot.findings)
+                slot.findings = [*slot.findings, *(f"{t} (tried for it)" for t in tried)]
+                if not allow_new:
+                    raise Unusable(f"no operator in the catalogue does '{slot.action}'"
+                                   + (f" (tried: {'; '.join(tried)})" if tried else ""))
+                slot.op = NONE
+        if slot.step is None:  # NONE: the model writes the operator
+            new = describe_new_operator(slot.action, slot.effect, request, columns, text, serving, log,
+                                        system=SYSTEM_PROMPT)
+            made = synthesize_operator(new["describe"], new["kind"], new["run"], _sample_rows(input, min(rows, 20)),
+                                       serving=serving, spec_dir=spec_path.parent, class_name=new["name"], log=log,
+                                       sandbox=sandbox, findings=slot.findings)
+            if not made.ok:
+                slot.findings = [f"the new operator for it was refused: {r}" for r in made.reasons]
+                raise Unusable(f"the new operator for '{slot.action}' was refused: " + "; ".join(made.reasons))
+            slot.step, slot.written = {"op": made.op, "params": {}, "run": new["run"]}, made.op
         if slot.step not in steps:  # two actions answered by the same step (e.g. "collapse spaces and strip")
             steps.append(slot.step)
         columns += [c for c in _written(slot.step, catalog) if c not in columns]
@@ -264,8 +284,8 @@ def _make_steps(slots: list[_Slot], request: str, input: Path, spec_dir: Path, p
 
 def _send_back(slots: list[_Slot], findings: list[str], *, rechoose: bool = False) -> None:
     """Mark the actions ``findings`` concern (those naming their step or operator; all when none is named)
-    to be made again: refilled the first time, then chosen again without the operator; a written operator,
-    or ``rechoose``, is chosen again at once."""
+    to be made again: refilled the first time, then searched again without the operator; a written
+    operator, or ``rechoose``, is made again at once."""
     from dataflow.agent.decide import NONE
 
     def concerns(index: int, slot: _Slot) -> bool:
@@ -274,13 +294,13 @@ def _send_back(slots: list[_Slot], findings: list[str], *, rechoose: bool = Fals
     hit = [s for i, s in enumerate(slots, 1) if concerns(i, s)] or slots
     for slot in hit:
         slot.findings = list(findings)
-        if rechoose or slot.written or slot.op == NONE:
-            slot.op, slot.step, slot.written = None, None, None
-        elif not slot.refilled:
-            slot.step, slot.refilled = None, True
-        else:
+        if slot.written or slot.op == NONE:
+            slot.op, slot.step, slot.written = NONE, None, None
+        elif rechoose or slot.refilled:
             slot.excluded.add(slot.op)
             slot.op, slot.step, slot.refilled = None, None, False
+        else:
+            slot.step, slot.refilled = None, True
 
 
 def _kind(step: dict[str, Any], catalog: Any) -> str | None:

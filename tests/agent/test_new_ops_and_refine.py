@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from dataflow.agent.planner import build_pipeline, refine_pipeline
+from dataflow.agent.session import SessionLog
 from dataflow.cli.main import main
 from tests.agent.scripted import agent_model, function_answer, question
 from tests.agent.test_synthesis import PHONE_FILTER
@@ -25,8 +26,7 @@ def keep_row(value):
 """
 PHONE_ANSWER = function_answer(PHONE_FUNCTION, ["assert keep_row('ring 555-000-1111') is False",
                                                 "assert keep_row('no digits') is True"])
-TWO_ACTIONS = {"actions": [{"action": "keep texts of at least 3 words", "effect": "drop rows"},
-                           {"action": "drop rows whose text contains a phone number", "effect": "drop rows"}]}
+TWO_ACTIONS = {"actions": ["keep texts of at least 3 words", "drop rows whose text contains a phone number"]}
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def by_schema(plans, operator_files):
 
 
 def test_a_new_step_gets_a_written_tested_operator_that_dataflow_run_uses(data, tmp_path):
-    serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
+    serving = agent_model(actions=[TWO_ACTIONS],
                           fill=[{"params": [{"name": "min_words", "value": 3}], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
     spec_out = tmp_path / "clean" / "spec.yaml"
@@ -63,17 +63,17 @@ def test_a_new_step_gets_a_written_tested_operator_that_dataflow_run_uses(data, 
     assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == [TEXTS[1], TEXTS[3]] * 2
 
 
-def test_a_refused_operator_sends_its_action_back_to_be_chosen_again(data, tmp_path):
+def test_a_refused_operator_is_written_again_with_the_reasons_in_view(data, tmp_path):
     refused = function_answer("import socket\n\n\ndef keep_row(value):\n    return True", ["assert keep_row(1)"])
-    serving = agent_model(choose=[{"op": "NONE"}, {"op": "CharNumberFilter"}],
-                          fill=[{"params": [{"name": "threshold", "value": 5}], "run": {"input_key": "text"}}],
-                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[refused])
-    result = build_pipeline("drop phone numbers", data, serving=serving, spec_out=tmp_path / "p.yaml", rows=8)
+    serving = agent_model(new=[{"name": "DropPhoneNumbers", "input_key": "text"}],
+                          code=[refused, refused, PHONE_ANSWER])
+    result = build_pipeline("drop rows whose text contains a phone number", data, serving=serving,
+                            spec_out=tmp_path / "p.yaml", rows=8)
     assert result.ok and result.rounds == 2, result.message
-    chooses = [c for c in serving.calls if question(c) == "choose"]
-    assert "import of 'socket' is not allowed" in chooses[1].messages[-1]["content"]
-    assert len([c for c in serving.calls if question(c) == "code"]) == 2  # a repair attempt, then given up
-    assert not (tmp_path / "ops").exists()
+    codes = [c for c in serving.calls if question(c) == "code"]
+    assert len(codes) == 3  # round 1: an attempt and its repair, both refused; round 2: a new attempt
+    assert "import of 'socket' is not allowed" in codes[2].messages[-1]["content"]
+    assert result.spec["steps"][0]["op"] == "ops/drop_phone_numbers.py:DropPhoneNumbers"
 
 
 def test_refinement_edits_the_existing_spec_and_keeps_its_other_steps(data, tmp_path):
@@ -150,15 +150,16 @@ def test_a_spec_with_a_file_operator_is_dry_run_in_the_sandbox(data, tmp_path):
 
 
 def test_a_new_operator_with_an_llm_step_is_refused_with_a_reason(data, tmp_path):
-    actions = {"actions": [{"action": "drop phone numbers", "effect": "drop rows"},
-                           {"action": "score with the model", "effect": "add a column"}]}
-    serving = agent_model(actions=[actions], choose=[{"op": "NONE"}, {"op": "PromptedEvaluator"}],
-                          fill=[{"params": [], "run": {"input_key": "text"}}],
-                          new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
-    result = build_pipeline("drop phone numbers then score with the model", data, serving=serving,
-                            spec_out=tmp_path / "p.yaml", rows=8, max_rounds=1)
-    assert not result.ok
-    assert "cannot also have LLM steps (PromptedEvaluator)" in result.message
+    from dataflow.agent.catalog import Catalog
+    from dataflow.agent.planner import _dry_run
+
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "drop_phone_numbers.py").write_text(PHONE_FILTER)
+    spec = {"steps": [{"op": "ops/drop_phone_numbers.py:DropPhoneNumbers", "params": {}, "run": {"input_key": "text"}},
+                      {"op": "PromptedEvaluator", "params": {}, "run": {"input_key": "text"}}]}
+    report = _dry_run(spec, data, tmp_path, Catalog.from_registry(), rows=8)
+    assert not report.ok
+    assert "cannot also have LLM steps (PromptedEvaluator)" in report.problems[0]
 
 
 def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
@@ -176,11 +177,18 @@ def test_a_missing_or_broken_operator_file_is_a_compile_problem(tmp_path):
         assert why in str(caught.value) and str(tmp_path / "ops") in str(caught.value)
 
 
-def test_filters_that_drop_nothing_on_the_sample_are_a_finding(data, tmp_path):
-    serving = agent_model(choose=[{"op": "LoremIpsumFilter"}], fill=[{"params": [], "run": {"input_key": "text"}}])
+def test_when_no_operator_shows_the_effect_a_new_one_is_written_or_the_agent_says_so(data, tmp_path):
+    # Nothing in the data is lorem ipsum: the catalogue's filters for it drop nothing, so none is used.
+    serving = agent_model(fill=[{"params": [], "run": {"input_key": "text"}}],
+                          new=[{"name": "DropLorem", "input_key": "text"}],
+                          code=[function_answer("def keep_row(value):\n    return 'lorem' not in str(value)",
+                                                ["assert not keep_row('lorem ipsum')"])])
     result = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving,
-                            spec_out=tmp_path / "p.yaml", rows=8, max_rounds=2)
-    assert result.ok and result.rounds == 2  # raised once: the same answer again is accepted
-    chooses = [c for c in serving.calls if question(c) == "choose"]
-    assert "no step dropped any of the 8 sample rows" in chooses[1].messages[-1]["content"]
-    assert "LoremIpsumFilter" in chooses[1].schema["properties"]["op"]["enum"]  # not ruled out: maybe right
+                            spec_out=tmp_path / "p.yaml", rows=8)
+    assert result.ok and result.spec["steps"][0]["op"] == "ops/drop_lorem.py:DropLorem", result.message
+    verdicts = [e for e in SessionLog.load(result.session_path) if e.get("what") == "evidence"]
+    assert verdicts and not any(v["ok"] for v in verdicts)
+    assert "dropped none of the 8 sample rows" in verdicts[0]["why"]
+    refused = build_pipeline("drop lorem ipsum placeholder texts", data, serving=serving, allow_new=False,
+                             spec_out=tmp_path / "q.yaml", rows=8, max_rounds=1)
+    assert not refused.ok and "no operator in the catalogue does 'drop lorem ipsum placeholder texts'" in refused.message

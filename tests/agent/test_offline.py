@@ -27,7 +27,7 @@ serving = None
 if scripted:
     from tests.agent.scripted import agent_model
     from tests.agent.test_new_ops_and_refine import PHONE_ANSWER, TWO_ACTIONS
-    serving = agent_model(actions=[TWO_ACTIONS], choose=[{"op": "WordNumberFilter"}, {"op": "NONE"}],
+    serving = agent_model(actions=[TWO_ACTIONS],
                           fill=[{"params": [{"name": "min_words", "value": 3}], "run": {"input_key": "text"}}],
                           new=[{"name": "DropPhoneNumbers", "input_key": "text"}], code=[PHONE_ANSWER])
 request = "keep texts of at least 3 words and drop rows whose text contains a phone number"
