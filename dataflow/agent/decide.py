@@ -69,6 +69,9 @@ _ADDS = re.compile(r"\b(?:add|adds|adding)\b.*\bcolumns?\b|\b(?:into|in|as) (?:a
                    r"|\b(?:score|rate|mark|label|tag|count|compute|measure|classify|annotate) (?:each|every|the|whether)")
 _FROM = re.compile(r"\b(?:remove|strip|delete|drop|erase|cut)\b.*\bfrom (?:the|each|every|all|its|their)\b")
 _DROPS = re.compile(r"\b(?:keep|keeps|drop|drops|filter|filters|discard|exclude|deduplicate|dedupe|select|only)\b")
+_LENGTH = re.compile(r"\s(?:of|with|having|that have|which have)?\s*(?:at least|at most|more than|fewer than|less than|"
+                     r"under|over|between|up to|no more than|no fewer than)\s+\d[\d,]*(?:\s+and\s+\d[\d,]*)?\s+"
+                     r"(?:words?|characters?|chars?|sentences?|lines?|tokens?)\b", re.I)
 _REMOVES = re.compile(r"\b(?:remove|removes|delete|deletes)\b")
 _ROWS = re.compile(r"\b(?:rows?|duplicates?|duplicated|documents?|texts?|entries|entry|records?|files?|samples?"
                    r"|passages?|examples?|items?|lines?|pages?|answers?|questions?|solutions?|queries|query)\b")
@@ -129,9 +132,24 @@ def split_request(request: str, serving: Any, log: Any, *, system: str) -> list[
                   'texts", "keep texts of at most 100 words", "lowercase the texts". Answer {"actions": [...]}.')
         answer = ask(serving, log, prompt, schema, "actions", system=system, max_tokens=200)
         actions = [a.strip() for a in answer["actions"] if a.strip()] or actions
+    actions = [part for a in actions for part in split_conditions(a)]
     out = [(a, effect_of(a) or ask_effect(a, serving, log, system=system)) for a in actions]
     log.decision("actions", actions=out)
     return out
+
+
+def split_conditions(action: str) -> list[str]:
+    """A length condition inside a row condition, taken out as its own action: "keep English documents of
+    at least 50 words" -> "keep English documents", "keep documents of at least 50 words" (one operator
+    checks the language, another the length; the model leaves such pairs joined)."""
+    found = _LENGTH.search(action)
+    verb = _DROPS.search(action)
+    if not found or not verb or effect_of(action) != "drop rows":
+        return [action]
+    rest = " ".join((action[:found.start()] + action[found.end():]).split())
+    noun = _ROWS.search(action[verb.end():found.start()])
+    length = f"{verb.group(0)} {noun.group(0) if noun else 'rows'} {found.group(0).strip()}"
+    return [rest, length] if len(rest.split()) > 2 else [action]
 
 
 def ask_effect(action: str, serving: Any, log: Any, *, system: str) -> str:
@@ -217,8 +235,9 @@ def evidence(report: Any, step: dict[str, Any], effect: str, written: list[str])
 
 # -------------------------------------------------------------------------------------------- 3. fill
 def fill_step(entry: CatalogEntry, action: str, request: str, columns: list[str], profile: str, serving: Any,
-              log: Any, *, system: str, findings: list[str] = ()) -> dict[str, Any]:
-    """The step ``{"op", "params", "run"}`` running ``entry`` for ``action``, with ``columns`` known."""
+              log: Any, *, system: str, findings: list[str] = (), in_place: bool = False) -> dict[str, Any]:
+    """The step ``{"op", "params", "run"}`` running ``entry`` for ``action``, with ``columns`` known;
+    ``in_place`` (an action that rewrites text) drops a refiner's output binding, so it rewrites its input."""
     from dataflow.agent.spec_schema import step_body_schema
 
     body, dropped = step_body_schema(entry, columns)
@@ -237,7 +256,10 @@ def fill_step(entry: CatalogEntry, action: str, request: str, columns: list[str]
               '"run": {...}}.')
     answer = ask(serving, log, prompt, body, "fill", system=system)
     params = {change["name"]: change["value"] for change in answer["params"]}
-    step = {"op": entry.name, "params": params, "run": {k: v for k, v in answer["run"].items() if v is not None}}
+    # A small model writes "null" for "no column" now and then: that is no binding.
+    run = {k: v for k, v in answer["run"].items() if v is not None and v not in ("null", "None")
+           and not (in_place and entry.kind == "refine" and k == "output_key")}
+    step = {"op": entry.name, "params": params, "run": run}
     log.decision("fill", action=action, step=step, by="model", dropped_params=dropped)
     return step
 

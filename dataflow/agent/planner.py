@@ -222,17 +222,10 @@ def _make_steps(slots: list[_Slot], request: str, input: Path, spec_path: Path, 
                 log: SessionLog, *, serving: Any, rows: int, allow_new: bool, sandbox: Any,
                 time_limit_s: float) -> list[dict[str, Any]]:
     """The steps for ``slots``, deciding what is not decided yet: an action without an operator gets the
-    first candidate whose dry run after the steps before it shows the action's effect
-    (:func:`~dataflow.agent.decide.evidence`), or else a new operator; an action whose new operator is
-    refused raises :class:`~dataflow.agent.decide.Unusable` (and is sent back to be made again)."""
-    from dataflow.agent.decide import (
-        NONE,
-        Unusable,
-        candidates_for,
-        describe_new_operator,
-        evidence,
-        fill_step,
-    )
+    first candidate whose dry run shows the action's effect (:func:`_search`), or else a new operator; an
+    action whose new operator is refused raises :class:`~dataflow.agent.decide.Unusable` (and is sent
+    back to be made again)."""
+    from dataflow.agent.decide import NONE, Unusable, describe_new_operator, fill_step
     from dataflow.agent.synthesis import synthesize_operator
 
     columns = list(profile.column_names)
@@ -241,26 +234,12 @@ def _make_steps(slots: list[_Slot], request: str, input: Path, spec_path: Path, 
     for slot in slots:
         if slot.step is None and slot.op not in (None, NONE):  # sent back: filled again with the findings
             slot.step = fill_step(catalog[slot.op], slot.action, request, columns, text, serving, log,
-                                  system=SYSTEM_PROMPT, findings=slot.findings)
+                                  system=SYSTEM_PROMPT, findings=slot.findings, in_place=slot.effect == "rewrite text")
         if slot.step is None and slot.op is None:
-            tried = []
-            for entry in candidates_for(catalog, slot.action, columns, slot.effect, slot.excluded):
-                step = fill_step(entry, slot.action, request, columns, text, serving, log, system=SYSTEM_PROMPT)
-                # Alone on the sample, unless it reads what earlier steps write: then its values line up with
-                # the sample's row by row (no filter before it), so what it changed can be counted.
-                reads = set(step["run"].values()) - set(profile.column_names)
-                trial = {**_spec_head(spec_path, input), "steps": [*steps, step] if reads else [step]}
-                few = 3 if "llm" in entry.resources else rows  # a model's answers are slow: a taste suffices
-                report = _dry_run(trial, input, spec_path.parent, catalog, rows=few, serving=serving,
-                                  time_limit_s=time_limit_s)
-                why = evidence(report, step, slot.effect, _written(step, catalog))
-                log.decision("evidence", action=slot.action, op=entry.name, ok=why is None, why=why)
-                if why is None:
-                    slot.op, slot.step = entry.name, step
-                    break
-                slot.excluded.add(entry.name)
-                tried.append(f"{entry.name}: {why}")
-            else:
+            trial = {"head": _spec_head(spec_path, input), "before": steps, "data": profile.column_names,
+                     "spec_dir": spec_path.parent, "rows": rows, "time_limit_s": time_limit_s}
+            tried = _search(slot, request, columns, text, catalog, log, serving, trial)
+            if slot.step is None:
                 slot.findings = [*slot.findings, *(f"{t} (tried for it)" for t in tried)]
                 if not allow_new:
                     raise Unusable(f"no operator in the catalogue does '{slot.action}'"
@@ -280,6 +259,44 @@ def _make_steps(slots: list[_Slot], request: str, input: Path, spec_path: Path, 
             steps.append(slot.step)
         columns += [c for c in _written(slot.step, catalog) if c not in columns]
     return steps
+
+
+def _search(slot: _Slot, request: str, columns: list[str], profile_text: str, catalog: Any, log: SessionLog,
+            serving: Any, trial: dict[str, Any]) -> list[str]:
+    """Fill the candidates for ``slot``'s action in turn and keep (in ``slot``) the first whose dry run on the
+    sample shows the action's effect (:func:`~dataflow.agent.decide.evidence`); a candidate that does not
+    compile is filled once more with the reason (the fill was wrong, not the operator). Returns what was
+    wrong with each candidate passed over."""
+    from dataflow.agent.decide import candidates_for, evidence, fill_step
+
+    def why_not(entry: Any, step: dict[str, Any]) -> str | None:
+        # Alone on the sample, unless it reads what earlier steps write: its values then line up with the
+        # sample's row by row, so what it changed can be counted.
+        reads = set(step["run"].values()) - set(trial["data"])
+        spec = {**trial["head"], "steps": [*trial["before"], step] if reads else [step]}
+        few = 3 if "llm" in entry.resources else trial["rows"]  # a model's answers are slow: a taste suffices
+        report = _dry_run(spec, Path(spec["input"]), trial["spec_dir"], catalog, rows=few, serving=serving,
+                          time_limit_s=trial["time_limit_s"])
+        why = evidence(report, step, slot.effect, _written(step, catalog))
+        log.decision("evidence", action=slot.action, op=entry.name, ok=why is None, why=why)
+        return why
+
+    tried = []
+    for entry in candidates_for(catalog, slot.action, columns, slot.effect, slot.excluded):
+        in_place = slot.effect == "rewrite text"
+        step = fill_step(entry, slot.action, request, columns, profile_text, serving, log, system=SYSTEM_PROMPT,
+                         in_place=in_place)
+        why = why_not(entry, step)
+        if why and why.startswith("does not compile"):
+            step = fill_step(entry, slot.action, request, columns, profile_text, serving, log, system=SYSTEM_PROMPT,
+                             findings=[why], in_place=in_place)
+            why = why_not(entry, step)
+        if why is None:
+            slot.op, slot.step = entry.name, step
+            return tried
+        slot.excluded.add(entry.name)
+        tried.append(f"{entry.name}: {why}")
+    return tried
 
 
 def _send_back(slots: list[_Slot], findings: list[str], *, rechoose: bool = False) -> None:

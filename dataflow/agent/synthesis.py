@@ -16,10 +16,10 @@ model cannot get the batch API wrong), and the file is accepted only when:
     module an allowed module exposes as an attribute (``typing.sys``) (:data:`FORBIDDEN_ATTRIBUTES`); at the top level only imports, the class, functions and constants
     (nothing runs on import but ``re.compile`` of a literal); exactly one class derived from ``Filter``, ``Generator`` or ``Refiner``.
     Each violation is one reason, with its line.
-(b) :func:`test_in_sandbox` passes: the operator runs, through the real base classes, on the sample
-    rows and the model's tests hold, in :mod:`dataflow.sandbox` (a separate process with time and memory
-    limits, no network, a throwaway directory, no filesystem outside it). The code never runs in the
-    agent's process. The sandbox cannot read the repository, so the few modules the base classes need
+(b) :func:`verify`: the operator runs, through the real base classes, on the sample rows and gives what
+    its kind promises, and more of the model's tests hold than fail, in :mod:`dataflow.sandbox` (each run
+    a separate process with time and memory limits, no network, a throwaway directory, no filesystem
+    outside it). The code never runs in the agent's process. The sandbox cannot read the repository, so the few modules the base classes need
     (:data:`BASE_MODULES`) are copied into the job's directory as text.
 
 Then the file is written to ``<spec folder>/ops/<name>.py`` and the step refers to it as
@@ -362,8 +362,10 @@ def synthesize_operator(describe: str, kind: str, run: dict[str, Any], rows: lis
             function, tests, reasons = read_function(result.text, kind)
             if not reasons:
                 source = operator_file(class_name, kind, describe, run, function)
-                tests = [*tests, _kind_test(kind, run)]
-                _, reasons = check_operator(source, tests, rows, run=run, sandbox=sandbox)
+                reasons, failed = verify(source, class_name, tests, _kind_test(kind, run), rows, run=run,
+                                         sandbox=sandbox)
+                if log and failed:
+                    log.decision("synthesis tests", attempt=attempt, failed=failed, passed=len(tests) - len(failed))
         if log:
             log.decision("synthesis", attempt=attempt, describe=describe, class_name=class_name, ok=not reasons,
                          reasons=reasons, source=source)
@@ -377,6 +379,34 @@ def synthesize_operator(describe: str, kind: str, run: dict[str, Any], rows: lis
                     {"role": "user", "content": "That function was refused:\n" + "\n".join(f"- {r}" for r in reasons)
                      + "\nWrite a corrected one, again as two code blocks."}]
     return Synthesized(False, reasons=reasons, attempts=max_attempts)
+
+
+def verify(source: str, class_name: str, tests: list[str], kind_test: str, rows: list[dict[str, Any]], *,
+           run: dict[str, Any], sandbox: Any = None) -> tuple[list[str], list[str]]:
+    """(a) then (b) for a synthesized file: (reasons it is refused, the model's tests that failed).
+
+    The operator must pass the static check and ``kind_test`` (it runs on every sample row and gives what
+    its kind promises); of the model's own tests, more must pass than fail, and at least one. A 1.5B
+    model often gets a test's expected value wrong while its function is right (it expected "strip the
+    text" to delete every space): one wrong test does not sink a function its other tests confirm."""
+    _, reasons = check_operator(source, [kind_test], rows, run=run, sandbox=sandbox)
+    if reasons:
+        return reasons, []
+    for test in tests:
+        reasons += _check_test(test)[1]
+    if reasons:
+        return reasons, []
+    failed, logs = [], []
+    for test in tests:
+        status, log = test_in_sandbox(source, class_name, [test], rows, run=run, sandbox=sandbox)
+        if status != "pass":
+            failed.append(test)
+            logs.append(f"sandbox test run: {status}: {log.strip()[-300:]}")
+    if not tests:
+        return ["the answer has no assert tests of the function"], []
+    if len(failed) * 2 >= len(tests):
+        return logs, failed
+    return [], failed
 
 
 def _kind_test(kind: str, run: dict[str, Any]) -> str:
