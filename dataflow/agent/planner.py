@@ -265,8 +265,8 @@ def _search(slot: _Slot, request: str, columns: list[str], profile_text: str, ca
             serving: Any, trial: dict[str, Any]) -> list[str]:
     """Fill the candidates for ``slot``'s action in turn and keep (in ``slot``) the first whose dry run on the
     sample shows the action's effect (:func:`~dataflow.agent.decide.evidence`); a candidate that does not
-    compile is filled once more with the reason (the fill was wrong, not the operator). Returns what was
-    wrong with each candidate passed over."""
+    compile is filled once more with the reason (the fill was wrong, not the operator), then tried with
+    its default params. Returns what was wrong with each candidate passed over."""
     from dataflow.agent.decide import candidates_for, evidence, fill_step
 
     def why_not(entry: Any, step: dict[str, Any]) -> str | None:
@@ -290,6 +290,9 @@ def _search(slot: _Slot, request: str, columns: list[str], profile_text: str, ca
         if why and why.startswith("does not compile"):
             step = fill_step(entry, slot.action, request, columns, profile_text, serving, log, system=SYSTEM_PROMPT,
                              findings=[why], in_place=in_place)
+            why = why_not(entry, step)
+        if why and why.startswith("does not compile") and step["params"]:  # wrong twice: its defaults, then
+            step = {**step, "params": {}}
             why = why_not(entry, step)
         if why is None:
             slot.op, slot.step = entry.name, step

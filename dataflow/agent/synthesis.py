@@ -263,7 +263,7 @@ def synthesis_prompt(describe: str, kind: str, run: dict[str, Any], rows: list[d
                      findings: list[str] = ()) -> str:
     function, arg, returns = FUNCTIONS[kind]
     column = run.get("input_key") or "text"
-    values = "\n".join(f"  {json.dumps(r.get(column), ensure_ascii=False, default=str)[:160]}" for r in rows[:6])
+    values = "\n".join(f"  {v}" for v in example_values(rows, column))
     earlier = "".join(f"\nAn earlier attempt was refused: {f}" for f in findings)
     return (
         f"Write a Python function for a data pipeline. What it is for: {describe}\n\n"
@@ -274,6 +274,14 @@ def synthesis_prompt(describe: str, kind: str, run: dict[str, Any], rows: list[d
         "Answer with two Python code blocks: first the function (with its imports), then 2 to 4 assert lines "
         f"testing it on example values, e.g. assert {function}(...) == ..."
     )
+
+
+def example_values(rows: list[dict[str, Any]], column: str, n: int = 6, limit: int = 300) -> list[str]:
+    """The ``n`` shortest distinct values of ``column`` in ``rows``, as JSON, whole where they fit in
+    ``limit`` characters (else cut and marked): a model writes its tests on the values it sees, and a
+    value cut short without a mark made it expect the wrong counts of the whole."""
+    shown = sorted({json.dumps(r.get(column), ensure_ascii=False, default=str) for r in rows}, key=len)[:n]
+    return [v if len(v) <= limit else v[:limit] + " ... (cut here)" for v in shown]
 
 
 def read_function(text: str, kind: str) -> tuple[str, list[str], list[str]]:

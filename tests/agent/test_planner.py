@@ -123,3 +123,18 @@ def test_cli_writes_a_spec_that_dataflow_run_runs(data, tmp_path, monkeypatch, c
     monkeypatch.setattr("dataflow.serving.create_serving", lambda config=None: ScriptedServing(lambda c: "no"))
     assert main(["agent", REQUEST, "--input", str(data), "--spec-out", str(spec), "--max-rounds", "1"]) == 1
     assert "no working pipeline after 1 round(s)" in capsys.readouterr().err
+
+
+def test_a_candidate_filled_wrongly_twice_is_tried_with_its_defaults(tmp_path):
+    # The model names detectors that do not exist, twice (measured: "EMAIL", "IP", "ID_NUMBER").
+    data = tmp_path / "mails.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in ["write to ann@example.org", "no address"] * 4))
+    wrong = {"params": [{"name": "detectors", "value": ["EMAIL", "ID_NUMBER"]}], "run": {"input_key": "text"}}
+    serving = agent_model(fill={"PIIAnonymizeRefiner": [wrong]})
+    result = build_pipeline("anonymize the email addresses in the text", data, serving=serving,
+                            spec_out=tmp_path / "p.yaml", rows=8)
+    assert result.ok, result.message
+    verdicts = [e for e in SessionLog.load(result.session_path) if e.get("what") == "evidence"]
+    assert [v["ok"] for v in verdicts] == [False, False, True]
+    assert "unknown detectors" in verdicts[0]["why"]
+    assert result.spec["steps"][0] == {"op": "PIIAnonymizeRefiner", "params": {}, "run": {"input_key": "text"}}

@@ -5,6 +5,7 @@ from dataflow.agent.session import SessionLog
 from dataflow.agent.synthesis import (
     check_operator,
     check_source,
+    example_values,
     operator_file,
     read_function,
     synthesize_operator,
@@ -185,3 +186,8 @@ def test_synthesis_gives_up_with_the_reasons(tmp_path, box):
                                spec_dir=tmp_path, max_attempts=2, sandbox=box)
     assert not made.ok and made.attempts == 2 and "no Python code block" in made.reasons[0]
     assert not (tmp_path / "ops").exists()
+
+
+def test_the_prompt_shows_whole_short_values_and_marks_a_cut_one():
+    rows = [{"text": "x" * 500}, {"text": "two. sentences."}, {"text": "two. sentences."}, {"text": "one."}]
+    assert example_values(rows, "text") == ['"one."', '"two. sentences."', '"' + "x" * 299 + " ... (cut here)"]
