@@ -188,6 +188,6 @@ def test_synthesis_gives_up_with_the_reasons(tmp_path, box):
     assert not (tmp_path / "ops").exists()
 
 
-def test_the_prompt_shows_whole_short_values_and_marks_a_cut_one():
+def test_the_prompt_shows_distinct_whole_values_and_marks_a_cut_one():
     rows = [{"text": "x" * 500}, {"text": "two. sentences."}, {"text": "two. sentences."}, {"text": "one."}]
-    assert example_values(rows, "text") == ['"one."', '"two. sentences."', '"' + "x" * 299 + " ... (cut here)"]
+    assert example_values(rows, "text") == ['"' + "x" * 299 + " ... (cut here)", '"two. sentences."', '"one."']
