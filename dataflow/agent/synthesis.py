@@ -317,27 +317,30 @@ def operator_file(class_name: str, kind: str, describe: str, run: dict[str, Any]
     column = run.get("input_key") or "text"
     doc = " ".join(describe.split()).replace('"', "'")
     if kind == "filter":
-        names, extra = "Filter, InputColumn", ["import numpy as np"]
+        names, extra = "Filter, InputColumn, Reject", ["import numpy as np"]
         members = (f"    input_key = InputColumn({column!r}, \"any\", nullable=True)\n\n"
                    "    def score(self, batch, ctx):\n"
-                   f"        return np.array([bool({function}(v)) for v in batch[ctx.cols.input_key]], dtype=bool)\n\n"
+                   "        return [_apply(v) for v in batch[ctx.cols.input_key]]\n\n"
                    "    def keep(self, batch, scores, ctx):\n"
-                   f"        return scores, {doc[:120]!r}\n")
+                   f"        return np.asarray([bool(s) for s in scores], dtype=bool), {doc[:120]!r}\n")
     elif kind == "generate":
-        names, extra = "Generator, InputColumn, OutputColumn", []
+        names, extra = "Generator, InputColumn, OutputColumn, Reject", []
         members = (f"    input_key = InputColumn({column!r}, \"any\", nullable=True)\n"
                    f"    output_key = OutputColumn({run.get('output_key') or 'value'!r})\n\n"
                    "    def generate(self, batch, ctx):\n"
-                   f"        return {{ctx.cols.output_key: [{function}(v) for v in batch[ctx.cols.input_key]]}}\n")
+                   "        return {ctx.cols.output_key: [_apply(v) for v in batch[ctx.cols.input_key]]}\n")
     else:
-        names, extra = "InputColumn, Refiner", []
+        names, extra = "InputColumn, Refiner, Reject", []
         members = (f"    input_key = InputColumn({column!r}, \"str\", nullable=True)\n\n"
-                   f"    def refine_text(self, text):\n        return {function}(text)\n")
+                   "    def refine_text(self, text):\n        return _apply(text)\n")
+    # One value the model's function cannot take is that row's reject, with the error, not the run's end.
+    guard = (f"def _apply(value):\n    try:\n        return {function}(value)\n"
+             f"    except Exception as exc:\n        return Reject(f\"{function} failed: {{exc!r}}\")")
     head = "\n".join(dict.fromkeys([*imports, *extra]))
     return (f'"""{doc}\n\nWritten by the DataFlow agent: the function {function} is the model\'s; it passed the '
             'static check and its tests in the sandbox."""\n\n'
             + (head + "\n\n" if head else "") + f"from dataflow.core.operator import {names}\n\n\n"
-            + "\n\n\n".join(body) + "\n\n\n"
+            + "\n\n\n".join([*body, guard]) + "\n\n\n"
             + f'class {class_name}({KINDS[kind]}):\n    """{doc}"""\n\n' + members)
 
 

@@ -191,3 +191,11 @@ def test_synthesis_gives_up_with_the_reasons(tmp_path, box):
 def test_the_prompt_shows_distinct_whole_values_and_marks_a_cut_one():
     rows = [{"text": "x" * 500}, {"text": "two. sentences."}, {"text": "two. sentences."}, {"text": "one."}]
     assert example_values(rows, "text") == ['"' + "x" * 299 + " ... (cut here)", '"two. sentences."', '"one."']
+
+
+def test_a_value_the_function_cannot_take_is_that_rows_reject(box):
+    source = operator_file("PositivePrice", "filter", "keep positive prices", {"input_key": "price"},
+                           "def keep_row(value):\n    return float(value) > 0")
+    rows = [{"price": 12.5}, {"price": "3.99"}, {"price": -4}, {"price": "free"}]
+    assert check_operator(source, ["assert [r['price'] for r in OUT] == [12.5, '3.99']"], rows,
+                          run={"input_key": "price"}, sandbox=box) == ("PositivePrice", [])
