@@ -174,7 +174,7 @@ class Catalog:
         query = expand_query(stem_text(" ".join([request, *(c.replace("_", " ") for c in columns)])))
         hits = self.index().search([query], k=len(self.entries))[0]
         available = set(columns)
-        said = set(stem_text(request).split())
+        said = set(expand_query(stem_text(request)).split())  # "word" says WordNumberFilter's "number" too
 
         def score(hit: Any) -> float:
             needed = {v["default"] for v in self.entries[hit.id].required_inputs.values()}

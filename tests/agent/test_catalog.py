@@ -40,12 +40,16 @@ def test_shortlist_ranks_by_request():
 
 
 def test_operators_whose_inputs_exist_are_boosted():
-    request = "keep rows with few words"
-    without = [e.name for e in CATALOG.shortlist(request, n=2)]
-    with_answer = [e.name for e in CATALOG.shortlist(request, columns=["answer"], n=2)]
-    with_text = [e.name for e in CATALOG.shortlist(request, columns=["text"], n=2)]
-    assert set(without) == set(with_answer) == {"WordNumberFilter", "AnswerLengthFilter"}
-    assert with_answer[0] == "AnswerLengthFilter" and with_text[0] == "WordNumberFilter"
+    # Two operators alike but for the column they read: the one whose column exists ranks first.
+    twins = Catalog([entry("TextLengthFilter", "Keep rows of few tokens."),
+                     entry("AnswerLengthFilter", "Keep rows of few tokens.", inputs={"input_key": "answer"})])
+    request = "keep rows of few tokens"
+    assert [e.name for e in twins.shortlist(request, columns=["answer"], n=1)] == ["AnswerLengthFilter"]
+    assert [e.name for e in twins.shortlist(request, columns=["text"], n=1)] == ["TextLengthFilter"]
+
+
+def test_operators_whose_name_the_request_says_are_boosted():
+    assert [e.name for e in CATALOG.shortlist("keep texts with few words", n=2)][0] == "WordNumberFilter"
 
 
 def test_render_is_compact_and_names_bindings_and_params():
