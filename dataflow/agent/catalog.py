@@ -124,7 +124,8 @@ class Catalog:
         self.entries = {e.name: e for e in entries}
         self._index = None
         self._said: dict[str, set[str]] = {}
-        self._weights: dict[str, float] | None = None
+        self._weights: dict[str, float] | None = None  # catalogue word -> IDF
+        self._word_weight: dict[str, float] = {}  # a request's word -> its weight (word_weight)
 
     @classmethod
     def from_registry(cls, names: Iterable[str] | None = None) -> Catalog:
@@ -147,16 +148,21 @@ class Catalog:
                                                         *e.params.get("properties", {})]).replace("_", " ")).split())
         return self._said[name]
 
-    def word_weights(self) -> dict[str, float]:
-        """Each stemmed word the catalogue says -> its IDF over the operators (rare words weigh more)."""
+    def word_weight(self, word: str) -> float:
+        """The IDF over the operators of the rarest catalogue word that says stemmed ``word`` (rare words
+        weigh more); a word no operator says weighs most of all. Memoised: each candidate of each action
+        asks again for the same words."""
+        import math
+
         if self._weights is None:
-            import math
             from collections import Counter
 
             df = Counter(w for name in self.entries for w in self.said(name))
-            n = len(self.entries)
-            self._weights = {w: math.log(1 + n / c) for w, c in df.items()}
-        return self._weights
+            self._weights = {w: math.log(1 + len(self.entries) / c) for w, c in df.items()}
+        if word not in self._word_weight:
+            unseen = math.log(1 + 2 * len(self.entries))
+            self._word_weight[word] = max((v for w, v in self._weights.items() if _says({w}, word)), default=unseen)
+        return self._word_weight[word]
 
     def __getitem__(self, name: str) -> CatalogEntry:
         return self.entries[name]

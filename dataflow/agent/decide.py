@@ -32,7 +32,6 @@ or JSON that breaks the schema) raises :class:`Unusable` with the reason, which 
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -188,14 +187,11 @@ def coverage(action: str, entry: CatalogEntry, catalog: Catalog) -> float:
     retrieval found the operator on generic words only."""
     from dataflow.agent.catalog import SYNONYMS, _says
 
-    weights = catalog.word_weights()
-
     def says(said: set[str], word: str) -> bool:
         return _says(said, word) or any(_says(said, s) for s in SYNONYMS.get(word, "").split())
 
     words = {w for w in stem_text(action).split() if w not in _PLAIN and not w.isdigit()}
-    unseen = math.log(1 + 2 * len(catalog))  # a word no operator says weighs most: none can do it
-    weighed = {w: max((weights[v] for v in weights if _says({v}, w)), default=unseen) for w in words}
+    weighed = {w: catalog.word_weight(w) for w in words}
     total = sum(weighed.values())
     if not total:
         return 1.0

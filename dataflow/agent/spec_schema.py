@@ -77,9 +77,9 @@ def build_spec_schema(entries: Iterable[CatalogEntry], columns: Sequence[str], *
         params, dropped = _params_schema(entry)
         if dropped:
             out.dropped[entry.name] = dropped
-        lost = sorted(set(entry.params.get("required", [])) & set(dropped))
+        lost = _lost_required(entry, dropped)
         if lost:
-            out.excluded[entry.name] = f"required param(s) {', '.join(lost)} cannot be expressed"
+            out.excluded[entry.name] = lost
             continue
         if not known and entry.required_inputs:
             out.excluded[entry.name] = "no column is known for its inputs"
@@ -113,9 +113,9 @@ def step_body_schema(entry: CatalogEntry, known: Sequence[str]) -> tuple[dict[st
     Params come as a short list of changes (at most :data:`MAX_PARAM_CHANGES`), not an object: asked for
     an object, a small model writes out every param with its default, which costs minutes on a CPU."""
     params, dropped = _params_schema(entry)
-    lost = sorted(set(entry.params.get("required", [])) & set(dropped))
+    lost = _lost_required(entry, dropped)
     if lost:
-        raise ValueError(f"{entry.name}: required param(s) {', '.join(lost)} cannot be expressed")
+        raise ValueError(f"{entry.name}: {lost}")
     changes = [{"type": "object", "properties": {"name": {"const": name}, "value": prop}, "required": ["name", "value"],
                 "additionalProperties": False} for name, prop in params["properties"].items()]
     required = params["required"]
@@ -157,6 +157,12 @@ def _params_schema(entry: CatalogEntry) -> tuple[dict[str, Any], dict[str, str]]
             props[name] = simple
     return ({"type": "object", "properties": props, "required": sorted(required & set(props)),
              "additionalProperties": False}, dropped)
+
+
+def _lost_required(entry: CatalogEntry, dropped: dict[str, str]) -> str | None:
+    """Why ``entry`` cannot be planned when a required param of it had to be left out of its schema."""
+    lost = sorted(set(entry.params.get("required", [])) & set(dropped))
+    return f"required param(s) {', '.join(lost)} cannot be expressed" if lost else None
 
 
 def simple_param_schema(prop: dict[str, Any]) -> dict[str, Any] | None:
