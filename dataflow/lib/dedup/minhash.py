@@ -2,9 +2,8 @@
 
 MinHash
     Every shingle hash ``h`` (reduced to [0, p), p = 2**31 - 1) goes through ``num_perm`` universal hash
-    functions ``(a_k * h + b_k) mod p`` computed for a block of shingles at once with broadcasting
-    (exact in uint64 because a*h+b < 2**62; reduced with the Mersenne trick), and the minimum per
-    document and function is kept. Signatures are ``uint32``; an empty document's signature is all
+    functions ``(a_k * h + b_k) mod p`` (exact in uint64 because a*h+b < 2**62; reduced with the
+    Mersenne trick), and the minimum per document and function is kept. Signatures are ``uint32``; an empty document's signature is all
     ``EMPTY_SIGNATURE_VALUE`` (so two empty documents are duplicates of each other, and of nothing else).
 
 A whole MinHash dedup in five lines is in :mod:`dataflow.lib.dedup`'s docstring.
@@ -17,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from dataflow.lib.dedup import _compiled
 from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, keyed_pairs
 from dataflow.lib.dedup.shingles import Tokenize, _seeded_u64, _segments, _shingle_chunks, _splitmix64
 
@@ -44,45 +44,60 @@ def minhash_signatures(
 ) -> np.ndarray:
     """MinHash signature of every text: ``uint32`` array of shape ``(len(texts), num_perm)``.
 
-    Shingles are word or character ``ngram``-grams of the normalised text (module doc). For a block
-    of shingle hashes ``h`` (all documents of a chunk, concatenated) the ``num_perm`` hash functions
-    ``(a*h + b) mod (2**31 - 1)`` are evaluated with one broadcast ``(block, num_perm)`` array and
-    reduced per document with ``np.minimum.reduceat``; block size keeps that array at 4 MB. The fraction
-    of equal columns of two signatures estimates the Jaccard similarity of their shingle sets.
-    Deterministic for a given ``seed`` (no Python ``hash()``).
+    Shingles are word or character ``ngram``-grams of the normalised text (module doc), hashed for a
+    chunk of documents (about 1M characters) at a time. The ``num_perm`` hash functions
+    ``(a*h + b) mod (2**31 - 1)`` and the per-document minimum run in one compiled loop when numba is
+    installed (:mod:`._compiled`), else in numpy (:func:`_minhash_numpy`); both give the same
+    signatures. The fraction of equal columns of two signatures estimates the Jaccard similarity of
+    their shingle sets. Deterministic for a given ``seed`` (no Python ``hash()``).
     """
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1, got {num_perm}")
     a, b = _permutation_params(num_perm, seed)
+    signatures = np.full((len(texts), num_perm), EMPTY_SIGNATURE_VALUE, dtype=np.uint32)
+    compiled = _compiled.kernels()
+    for start, stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
+        reduced = hashes % _U64(_MERSENNE31)
+        if compiled is not None:
+            run_start, docs = _segments(shingle_doc)
+            bounds = np.append(run_start, reduced.size)
+            compiled.minhash_runs(reduced.astype(np.uint32), bounds, docs, a.astype(np.uint32),
+                                  b.astype(np.uint32), signatures[start:stop])
+        else:
+            _minhash_numpy(reduced, shingle_doc, a, b, signatures[start:stop])
+    return signatures
+
+
+def _minhash_numpy(reduced: np.ndarray, shingle_doc: np.ndarray, a: np.ndarray, b: np.ndarray,
+                   out: np.ndarray) -> None:
+    """The numpy kernel (used without numba): ``out[d]`` = per-function minimum over document ``d``'s
+    reduced shingle hashes. The ``num_perm`` hash functions are evaluated with one broadcast
+    ``(num_perm, block)`` array (4 MB) and reduced per document with ``np.minimum.reduceat``."""
+    num_perm = a.size
     prime = _U64(_MERSENNE31)
     shift = _U64(31)
-    signatures = np.full((len(texts), num_perm), EMPTY_SIGNATURE_VALUE, dtype=np.uint32)
     # Layout (num_perm, block): each hash function's values are contiguous, so the per-document
     # minimum is a fast contiguous reduceat along axis 1.
     block = max(1, _MINHASH_BLOCK_ELEMS // num_perm)
     values = np.empty((num_perm, block), dtype=_U64)
     scratch = np.empty_like(values)
     a_col, b_col = a[:, None], b[:, None]
-    for start, _stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
-        reduced = hashes % prime
-        for lo in range(0, reduced.size, block):
-            h = reduced[None, lo : lo + block]
-            cols = h.shape[1]
-            x, y = values[:, :cols], scratch[:, :cols]
-            np.multiply(a_col, h, out=x)  # < 2**62: exact in uint64
-            x += b_col
-            # x mod p for p = 2**31 - 1: fold the high bits onto the low bits, then one conditional
-            # subtraction (x - p wraps around to a huge value when x < p, so minimum() picks x).
-            np.right_shift(x, shift, out=y)
-            np.bitwise_and(x, prime, out=x)
-            x += y
-            np.subtract(x, prime, out=y)
-            np.minimum(x, y, out=x)
-            run_start, docs = _segments(shingle_doc[lo : lo + cols])
-            block_min = np.minimum.reduceat(x, run_start, axis=1).T.astype(np.uint32)
-            rows_of_docs = start + docs
-            signatures[rows_of_docs] = np.minimum(signatures[rows_of_docs], block_min)
-    return signatures
+    for lo in range(0, reduced.size, block):
+        h = reduced[None, lo : lo + block]
+        cols = h.shape[1]
+        x, y = values[:, :cols], scratch[:, :cols]
+        np.multiply(a_col, h, out=x)  # < 2**62: exact in uint64
+        x += b_col
+        # x mod p for p = 2**31 - 1: fold the high bits onto the low bits, then one conditional
+        # subtraction (x - p wraps around to a huge value when x < p, so minimum() picks x).
+        np.right_shift(x, shift, out=y)
+        np.bitwise_and(x, prime, out=x)
+        x += y
+        np.subtract(x, prime, out=y)
+        np.minimum(x, y, out=x)
+        run_start, docs = _segments(shingle_doc[lo : lo + cols])
+        block_min = np.minimum.reduceat(x, run_start, axis=1).T.astype(np.uint32)
+        out[docs] = np.minimum(out[docs], block_min)
 
 
 def _false_positive_area(threshold: float, bands: int, rows: int, grid: int = 2001) -> float:

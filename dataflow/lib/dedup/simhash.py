@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dataflow.lib.dedup import _compiled
 from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, keyed_pairs
 from dataflow.lib.dedup.shingles import Tokenize, _segments, _shingle_chunks
 
@@ -31,23 +32,33 @@ def simhash_fingerprints(
     if not 1 <= bits <= 64:
         raise ValueError(f"bits must be in [1, 64], got {bits}")
     fingerprints = np.zeros(len(texts), dtype=_U64)
-    block = 1 << 16
+    compiled = _compiled.kernels()
     weights = _U64(1) << np.arange(bits, dtype=_U64)
     for start, stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
         hashes = hashes >> _U64(64 - bits)
         votes = np.zeros((stop - start, bits), dtype=np.int64)  # +1 per set bit, -1 per clear bit
-        for lo in range(0, hashes.size, block):
-            h = hashes[lo : lo + block]
-            # (bits, rows) matrix, row k = bit k of every value (explicit little-endian byte view);
-            # transposed so the per-document sums run over contiguous memory.
-            as_bytes = h.astype("<u8").view(np.uint8).reshape(-1, 8)
-            bit_rows = np.ascontiguousarray(np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :bits].T)
-            run_start, docs = _segments(shingle_doc[lo : lo + block])
-            ones = np.add.reduceat(bit_rows, run_start, axis=1, dtype=np.int64).T
-            run_len = np.diff(np.append(run_start, h.size))
-            votes[docs] += 2 * ones - run_len[:, None]
+        if compiled is not None:
+            compiled.simhash_votes(hashes, shingle_doc, bits, votes)
+        else:
+            _simhash_votes_numpy(hashes, shingle_doc, bits, votes)
         fingerprints[start:stop] = ((votes > 0).astype(_U64) * weights).sum(axis=1, dtype=_U64)
     return fingerprints
+
+
+def _simhash_votes_numpy(hashes: np.ndarray, shingle_doc: np.ndarray, bits: int, votes: np.ndarray) -> None:
+    """``votes[d, k]`` += +1 / -1 for bit k of each of document d's shingle hashes (numpy version of
+    the compiled kernel, used without numba)."""
+    block = 1 << 16
+    for lo in range(0, hashes.size, block):
+        h = hashes[lo : lo + block]
+        # (bits, rows) matrix, row k = bit k of every value (explicit little-endian byte view);
+        # transposed so the per-document sums run over contiguous memory.
+        as_bytes = h.astype("<u8").view(np.uint8).reshape(-1, 8)
+        bit_rows = np.ascontiguousarray(np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :bits].T)
+        run_start, docs = _segments(shingle_doc[lo : lo + block])
+        ones = np.add.reduceat(bit_rows, run_start, axis=1, dtype=np.int64).T
+        run_len = np.diff(np.append(run_start, h.size))
+        votes[docs] += 2 * ones - run_len[:, None]
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:

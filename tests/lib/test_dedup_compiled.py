@@ -1,0 +1,69 @@
+"""The compiled dedup kernels (numba) give exactly what the numpy kernels give."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from dataflow.lib import dedup as dk
+from dataflow.lib.dedup import _compiled
+
+pytest.importorskip("numba", reason="numba is not installed (the text extra): only the numpy kernels exist")
+
+
+def _texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    words = ["alpha", "Beta", "gamma,", "δέλτα", "日本語", "naïve", "x", "😀", "don't", "A.B", "  ", "\t", "\n"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 400))) for _ in range(count)]
+    return texts + ["", "   ", "abc", "abcd", "a b c d e f", "!!!"]
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    """Run the body with the compiled kernels disabled, and restore them after."""
+
+    def run(fn):
+        monkeypatch.setenv("DATAFLOW_NO_NUMBA", "1")
+        _compiled.kernels.cache_clear()
+        try:
+            return fn()
+        finally:
+            monkeypatch.delenv("DATAFLOW_NO_NUMBA")
+            _compiled.kernels.cache_clear()
+
+    return run
+
+
+@pytest.mark.parametrize("tokenize", ["char", "word"])
+@pytest.mark.parametrize("num_perm", [1, 16, 128, 250])
+def test_minhash_signatures_are_identical(numpy_only, tokenize, num_perm):
+    texts = _texts(300, seed=num_perm)
+    assert _compiled.available()
+    compiled = dk.minhash_signatures(texts, num_perm=num_perm, ngram=5, tokenize=tokenize)
+    reference = numpy_only(lambda: dk.minhash_signatures(texts, num_perm=num_perm, ngram=5, tokenize=tokenize))
+    assert compiled.dtype == reference.dtype == np.uint32
+    np.testing.assert_array_equal(compiled, reference)
+    assert (compiled[texts.index("")] == dk.EMPTY_SIGNATURE_VALUE).all()
+
+
+@pytest.mark.parametrize("tokenize", ["char", "word"])
+@pytest.mark.parametrize("bits", [64, 32, 7])
+def test_simhash_fingerprints_are_identical(numpy_only, tokenize, bits):
+    texts = _texts(300, seed=bits)
+    compiled = dk.simhash_fingerprints(texts, ngram=3, bits=bits, tokenize=tokenize)
+    reference = numpy_only(lambda: dk.simhash_fingerprints(texts, ngram=3, bits=bits, tokenize=tokenize))
+    np.testing.assert_array_equal(compiled, reference)
+    assert len(set(compiled.tolist())) > 10  # not a constant
+
+
+def test_minhash_spans_several_chunks(numpy_only, monkeypatch):
+    """Documents are signed chunk by chunk (about 1M characters each): chunk borders change nothing."""
+    from dataflow.lib.dedup import shingles
+
+    monkeypatch.setattr(shingles, "_CHUNK_CODEPOINTS", 5000)
+    texts = _texts(200, seed=3)
+    compiled = dk.minhash_signatures(texts, tokenize="char")
+    reference = numpy_only(lambda: dk.minhash_signatures(texts, tokenize="char"))
+    np.testing.assert_array_equal(compiled, reference)
