@@ -95,6 +95,29 @@ def test_blocklist_default_is_the_list_badwords_py_ships():
         _ = BlocklistFilter(language="zz").words
 
 
+def test_blocklist_word_count_equals_one_regex_over_all_entries():
+    """The candidate narrowing (entries whose word runs all occur in the text) counts what one
+    alternation of every entry, longest first, counts: overlaps, phrases, entries with symbols, case."""
+    import random
+    import re
+
+    entries = ["red apple", "apple", "red", "a$$", "$hit", "b!tch", "x-rated", "2 girls 1 cup", "girls",
+               "@@", "ice-cream cone", "cream"]
+    op = BlocklistFilter(language=None, threshold=100, extra_words=entries)
+    words = op.words
+    ordered = sorted(words, key=lambda w: (-len(w), w))
+    one_regex = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)")
+    rng = random.Random(7)
+    vocab = ["red", "apple", "Red Apple", "a$$", "a$$$", "$hit", "s$hit", "b!tch", "x-rated", "X-Rated-ish",
+             "2", "girls", "1", "cup", "@@", "@@@", "ice-cream", "cone", "cream", "creamy", "é", "apple's",
+             ",", ".", "\n", "pineapple", "redapple"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    texts += ["2 girls 1 cup", "red apple red", "ice-cream cone!", "@@@@", "a$$ a$$"]
+    got = run_op(op, texts)[0]["blocklist_count"].tolist()
+    assert got == [len(one_regex.findall(t.lower())) if t else 0 for t in texts]
+    assert max(got) > 3
+
+
 def test_blocklist_token_match_is_the_reference_rule(tmp_path):
     text = "porn, and more porn."
     assert kept_texts(BlocklistFilter(), [text]) == []  # two whole words
