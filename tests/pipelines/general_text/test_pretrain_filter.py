@@ -37,6 +37,34 @@ def test_yaml_spec_matches_python_pipeline():
     assert {s.bindings["input_key"] for s in plan.steps} == {"body"}
 
 
+# The reference's cpu_pipelines/text_pt_filter.py, its forward() in order (open-dataflow 1.0.13).
+REFERENCE_ORDER = [
+    "RemoveEmojiRefiner", "HtmlUrlRemoverRefiner", "RemoveExtraSpacesRefiner", "MinHashDeduplicateFilter",
+    "BlocklistFilter", "WordNumberFilter", "ColonEndFilter", "SentenceNumberFilter", "LineEndWithEllipsisFilter",
+    "ContentNullFilter", "MeanWordLengthFilter", "SymbolWordRatioFilter", "HtmlEntityFilter", "NoPuncFilter",
+    "SpecialCharacterFilter", "WatermarkFilter", "CurlyBracketFilter", "CapitalWordsFilter", "LoremIpsumFilter",
+    "UniqueWordsFilter", "CharNumberFilter", "LineStartWithBulletpointFilter", "LineWithJavascriptFilter",
+]
+
+
+def test_reference_order_spec_is_the_reference_script_and_runs(tmp_path):
+    from dataflow.core.pipeline import Pipeline
+
+    path = SPEC.with_name("pretrain_filter_reference_order.yaml")
+    spec = yaml.safe_load(path.read_text())
+    assert [s["op"] for s in spec["steps"]] == REFERENCE_ORDER
+    dedup = spec["steps"][3]["params"]
+    assert (dedup["threshold"], dedup["ngram"], dedup["tokenize"]) == (0.9, 5, "char")  # use_n_gram=True
+    text = "A first sentence here. A second one follows it. And a third closes the paragraph now.\n" * 3
+    rows = [{"raw_content": text}, {"raw_content": text.upper().lower()}, {"raw_content": "short"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pipe = Pipeline.from_spec(path)
+    pipe.input, pipe.output, pipe.cache_dir = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "cache"
+    pipe.run(progress=False)
+    kept = [json.loads(line)["raw_content"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert kept == [" ".join(text.split())]  # the copy went to dedup, "short" to the word count
+
+
 def _web_records() -> list[dict]:
     files = sorted((FIXTURES / "dolma").glob("*.jsonl")) + sorted((FIXTURES / "data_juicer").glob("*.jsonl"))
     if not files:
