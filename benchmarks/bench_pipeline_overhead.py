@@ -4,7 +4,11 @@ Each side runs in its own process so peak RSS is its own. The pipeline side incl
 run does: reading and validating the jsonl input, the per-chunk step cache, writing the output.
 The pandas side reads the jsonl with pandas, applies the same 20 operations in one pass and writes jsonl.
 
-    python benchmarks/bench_pipeline_overhead.py [N_ROWS]
+Each side runs ``--repeats`` times (default 3, alternating, the pipeline from an empty cache every time) and
+the median is shown: wall time, and CPU time (user + system of the process and of any workers it started),
+which a busy machine disturbs less.
+
+    python benchmarks/bench_pipeline_overhead.py [N_ROWS] [--repeats N]
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import json
 import random
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,16 +106,21 @@ def make_input(path: Path, n: int) -> None:
             fh.write(json.dumps({"id": i, "text": "  " + " ".join(rng.choices(words, k=rng.randint(0, 30))) + " "}) + "\n")
 
 
+def _cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(mode: str, inp: str, out: str, cache: str) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     if mode == "pandas":
         rows = plain_pandas(inp, out)
     else:
         rows = Bench(inp, out, cache).run(progress=False)["totals"]["rows_out"]
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": dt, "rss_mb": max(rss, kids), "rows": rows}))
+    print(json.dumps({"seconds": dt, "cpu": cpu, "rss_mb": max(rss, kids), "rows": rows}))
 
 
 def measure(mode, inp, out, cache):
@@ -118,23 +129,37 @@ def measure(mode, inp, out, cache):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def median_of(runs: list[dict]) -> dict:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    args = sys.argv[1:]
+    repeats = 3
+    if "--repeats" in args:
+        at = args.index("--repeats")
+        repeats = int(args[at + 1])
+        del args[at:at + 2]
+    n = int(args[0]) if args else 100_000
+    runs: dict[str, list[dict]] = {"pandas": [], "pipeline": [], "cached": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_input(tmp / "in.jsonl", n)
-        pandas_res = measure("pandas", tmp / "in.jsonl", tmp / "pandas.jsonl", tmp / "unused")
-        pipe_res = measure("pipeline", tmp / "in.jsonl", tmp / "pipe.jsonl", tmp / "cache")
-        cached_res = measure("pipeline", tmp / "in.jsonl", tmp / "pipe2.jsonl", tmp / "cache")
+        for _ in range(repeats):
+            shutil.rmtree(tmp / "cache", ignore_errors=True)
+            runs["pandas"].append(measure("pandas", tmp / "in.jsonl", tmp / "pandas.jsonl", tmp / "unused"))
+            runs["pipeline"].append(measure("pipeline", tmp / "in.jsonl", tmp / "pipe.jsonl", tmp / "cache"))
+            runs["cached"].append(measure("pipeline", tmp / "in.jsonl", tmp / "pipe2.jsonl", tmp / "cache"))
         a = pd.read_json(tmp / "pandas.jsonl", lines=True)
         b = pd.read_json(tmp / "pipe.jsonl", lines=True)
         same = a.shape == b.shape and bool(np.all(a.to_numpy() == b.to_numpy()))
-    print(f"{N_STEPS} row-wise steps over {n:,} rows (outputs identical: {same})")
-    print(f"{'run':<28}{'wall s':>8}{'peak RSS MB':>13}{'rows out':>10}{'time ratio':>12}")
+    pandas_res, pipe_res, cached_res = (median_of(runs[k]) for k in ("pandas", "pipeline", "cached"))
+    print(f"{N_STEPS} row-wise steps over {n:,} rows (outputs identical: {same}; median of {repeats} runs)")
+    print(f"{'run':<28}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}{'rows out':>10}{'wall ratio':>12}{'CPU ratio':>11}")
     for name, r in (("plain pandas, one pass", pandas_res), ("dataflow pipeline", pipe_res),
                     ("dataflow, re-run (cached)", cached_res)):
-        print(f"{name:<28}{r['seconds']:>8.2f}{r['rss_mb']:>13.0f}{r['rows']:>10,}"
-              f"{r['seconds'] / pandas_res['seconds']:>12.2f}")
+        print(f"{name:<28}{r['seconds']:>8.2f}{r['cpu']:>8.2f}{r['rss_mb']:>13.0f}{r['rows']:>10,.0f}"
+              f"{r['seconds'] / pandas_res['seconds']:>12.2f}{r['cpu'] / pandas_res['cpu']:>11.2f}")
 
 
 if __name__ == "__main__":

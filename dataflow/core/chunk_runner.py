@@ -3,6 +3,15 @@
 Within a segment only the segment's last step stores whole rows; the others store deltas (row ids and
 the columns they wrote), which is enough to rebuild the chunk as it was after any step (``replay``) and
 so to resume mid-segment, or to hand a chunk from one process to the next between steps.
+
+Cheap steps are *deferred*: a run of consecutive steps in one task keeps the chunk in memory and writes
+no delta for its cheap steps (their drops and rejects are still written at once); the next stored step
+writes whole rows, then the markers of the deferred steps (``"stored": false``), then its own. A step is
+stored when it is the last the task runs, uses a resource (an LLM answer must never be asked for twice),
+changes rows, or when the deferred steps before it took ``DEFER_SECONDS`` or more on this chunk: so a
+kill redoes at most that much cheap work per chunk in flight, and a run of 20 string operations writes
+each chunk once instead of 20 times. Deferred markers without the stored marker after them (a kill
+between the two) count as not done.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from dataflow.core.operator import BatchResult, Operator
 
 # seconds: wall time inside the serving (the step's LLM latency, summed over its batches)
 LLM_FIELDS = ("requests", "cache_hits", "tokens_in", "tokens_out", "cost", "seconds")
+# Compute seconds of deferred steps on one chunk after which the next step is stored (what a kill may redo).
+DEFER_SECONDS = 1.0
 
 
 # ============================================================================ isolating failing rows
@@ -145,9 +156,22 @@ def replay(layout: CacheLayout, input_path: Path, k: int, steps: list[ChunkStep]
     return frame
 
 
+@dataclass
+class Deferred:
+    """Markers of the steps run on a chunk since the last stored one (no files of their own yet)."""
+
+    markers: list[tuple[int, Path, dict[str, Any]]]  # (step index, step directory, marker)
+    seconds: float = 0.0
+
+
 def run_step(layout: CacheLayout, step: ChunkStep, k: int, frame: pd.DataFrame, memo: ChunkMemo, *,
-             full: bool, decision: Any, resources: Any, run_id: str) -> pd.DataFrame:
-    """Run ``step`` on chunk ``k`` and store its result, drops, rejects and (last, atomically) its marker."""
+             full: bool, decision: Any, resources: Any, run_id: str, store: bool = True,
+             deferred: Deferred | None = None) -> pd.DataFrame:
+    """Run ``step`` on chunk ``k`` and store its result, drops, rejects and (last, atomically) its marker.
+
+    With ``deferred`` (the steps run on this chunk since the last stored one), a cheap step that ``store``
+    does not require is deferred: its drops and rejects are written, its marker joins ``deferred``. A
+    stored step after deferred ones writes whole rows, then their markers, then its own."""
     op = step.op
     ctx = StepContext(step_index=step.index, op_name=step.name, cols=step.bindings, memo=memo,
                       chunk_index=k, op=op, resources=resources)
@@ -169,9 +193,13 @@ def run_step(layout: CacheLayout, step: ChunkStep, k: int, frame: pd.DataFrame, 
         memo.invalidate(result.written)
     sdir = step.step_dir
     sdir.mkdir(parents=True, exist_ok=True)
-    full = full or result.rows_changed
-    stored = out if full else out[[ROW_ID, *[c for c in result.written if c in out.columns]]]
-    write_frame(stored, layout.step_file(sdir, k))
+    pending = deferred.markers if deferred is not None else []
+    store = (store or deferred is None or result.rows_changed or bool(op.resources) or step.is_barrier
+             or deferred.seconds + seconds >= DEFER_SECONDS)
+    full = full or result.rows_changed or bool(pending)
+    if store:
+        stored = out if full else out[[ROW_ID, *[c for c in result.written if c in out.columns]]]
+        write_frame(stored, layout.step_file(sdir, k))
     dropped: Counter = Counter()
     dropped_file = layout.step_file(sdir, k, "dropped")
     rejected_file = layout.step_file(sdir, k, "rejected")
@@ -187,14 +215,31 @@ def run_step(layout: CacheLayout, step: ChunkStep, k: int, frame: pd.DataFrame, 
     else:
         rejected_file.unlink(missing_ok=True)
     marker = {"chunk": k, "rows_in": len(frame), "rows_out": len(out), "dropped": dict(dropped),
-              "rejected": n_rejected, "seconds": round(seconds, 6), "full": full,
+              "rejected": n_rejected, "seconds": round(seconds, 6), "full": full and store,
               "written": result.written, "llm": _llm_delta(op, ctx, before), "run_id": run_id}
+    if result.rows_changed:
+        marker["rows_changed"] = True
     if result.metrics:
         marker["metrics"] = result.metrics
-    atomic_json(layout.step_marker(sdir, k), marker)
-    layout.emit("step_done", step=step.index, chunk=k, rows_in=len(frame), rows_out=len(out),
-                rejected=n_rejected, seconds=round(seconds, 4))
+    if not store:
+        assert deferred is not None
+        marker["stored"] = False
+        deferred.markers.append((step.index, sdir, marker))
+        deferred.seconds += seconds
+        return out
+    for pending_step in pending:
+        _commit_marker(layout, *pending_step)
+    _commit_marker(layout, step.index, sdir, marker)
+    if deferred is not None:
+        deferred.markers, deferred.seconds = [], 0.0
     return out
+
+
+def _commit_marker(layout: CacheLayout, index: int, step_dir: Path, marker: dict[str, Any]) -> None:
+    atomic_json(layout.step_marker(step_dir, marker["chunk"]), marker)
+    layout.emit("step_done", step=index, chunk=marker["chunk"],
+                rows_in=marker["rows_in"], rows_out=marker["rows_out"], rejected=marker["rejected"],
+                seconds=round(marker["seconds"], 4))
 
 
 def _llm_snapshot(op: Operator, ctx: StepContext) -> dict[str, float] | None:

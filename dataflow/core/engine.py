@@ -143,7 +143,8 @@ class Engine:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         for step, ref in zip(self.plan.steps, self.refs):
             register_local_operator(ref, step.op)
-        self.executor.start()  # before any model loads, so the first workers never hold a copy of one
+        if not all(self._in_driver(ref) for ref in self.refs):  # no workers for a run held in the driver
+            self.executor.start()  # before any model loads, so the first workers never hold a copy of one
         try:
             return self._run(started)
         finally:

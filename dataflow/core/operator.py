@@ -500,12 +500,17 @@ def _reject_reasons(columns: Any) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for col in columns:
         col = _values(col)
-        if isinstance(col, np.ndarray) and col.dtype != object:
-            continue  # typed arrays cannot hold a Reject: skip the scan
+        if isinstance(col, np.ndarray) and (col.dtype != object or _all_strings(col)):
+            continue  # typed arrays and all-string ones cannot hold a Reject: skip the scan
         for i, value in enumerate(col):
             if _is_reject(value):
                 reasons.setdefault(i, value.reason)
     return reasons
+
+
+def _all_strings(values: Any) -> bool:
+    """Whether every value is a str (one pass in C, stopping at the first other value)."""
+    return pd.api.types.infer_dtype(values, skipna=False) == "string"
 
 
 def _rejected_rows(batch: pd.DataFrame, reasons: dict[int, str]) -> tuple[np.ndarray, pd.DataFrame]:

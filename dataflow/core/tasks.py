@@ -20,7 +20,7 @@ from typing import Any
 
 from dataflow.core.bindings import Bindings
 from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
-from dataflow.core.chunk_runner import ChunkStep, release_memory, replay, run_step
+from dataflow.core.chunk_runner import ChunkStep, Deferred, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
 from dataflow.core.fileio import read_frame
 from dataflow.core.operator import Cost, Operator
@@ -164,6 +164,9 @@ def _input_path(layout: CacheLayout, input_dir: str | None, k: int) -> Path:
     return layout.ingest_chunk(k) if input_dir is None else layout.step_file(Path(input_dir), k)
 
 
+#: The report's refiner examples come from this many first chunks (``dataflow.report.data.collect``).
+REPORT_EXAMPLE_CHUNKS = 2
+
 _DECISIONS: dict[str, Any] = {}
 
 
@@ -186,6 +189,10 @@ def run_chunk_task(task: ChunkTask) -> bool:
     done = 0
     while done < len(refs) and markers[done] is not None:
         done += 1
+    # Deferred markers count only with the stored marker after them (see chunk_runner): a kill between the
+    # two left steps without files, which are run again.
+    while done and markers[done - 1].get("stored", True) is False:
+        done -= 1
     if done == len(refs):
         return False
     steps = [_chunk_step(layout, r) for r in refs]
@@ -194,13 +201,22 @@ def run_chunk_task(task: ChunkTask) -> bool:
     memo = ChunkMemo()
     pool = resource_pool(task.resources)
     last = len(task.steps) - 1
+    deferred = Deferred([])
     for j in range(done, len(refs)):
         frame = run_step(layout, steps[j], task.chunk, frame, memo, full=j == last,
                          decision=_decision(task.decision) if steps[j].is_barrier else None,
-                         resources=pool, run_id=task.run_id)
+                         resources=pool, run_id=task.run_id, store=_stored(steps[j], task.chunk, j == len(refs) - 1),
+                         deferred=deferred)
     del frame, memo
     release_memory()
     return True
+
+
+def _stored(step: ChunkStep, k: int, last: bool) -> bool:
+    """Whether the step's result on chunk ``k`` is stored even when cheap (see chunk_runner): the task's last
+    step, and a refiner on the chunks whose before/after examples the report shows (a later refiner of the
+    same column would leave no trace of this one's changes)."""
+    return last or (step.op.kind == "refine" and k < REPORT_EXAMPLE_CHUNKS)
 
 
 def run_scan_task(task: ScanTask) -> tuple[Any, float]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataflow.core.bindings import DROP_REASON, ROW_ID
+from dataflow.core.bindings import DROP_REASON, REJECT_REASON, ROW_ID
 from dataflow.core.cache import CacheLayout
 from dataflow.core.fileio import frame_to_records, read_frame
 
@@ -93,6 +93,9 @@ class RunReader:
         self.steps: list[dict[str, Any]] = self.summary.get("steps", [])
         self.chunks = int(self.summary.get("chunks", 0))
         self.layout = CacheLayout(self.root, self._input_fingerprint())
+        self._markers: dict[tuple[int, int], dict[str, Any]] = {}
+        self._numeric: dict[Path, set[str]] = {}
+        self._numbers: dict[Path, dict[str, np.ndarray]] = {}
 
     def _input_fingerprint(self) -> str:
         ingest = self.root / "ingest"
@@ -103,7 +106,53 @@ class RunReader:
         return self.layout.step_dir(step["index"], step["op"], step["fingerprint"])
 
     def marker(self, step: dict[str, Any], k: int) -> dict[str, Any]:
-        return self.layout.read_step_marker(self.step_dir(step), k) or {}
+        key = (step["index"], k)
+        if key not in self._markers:
+            self._markers[key] = self.layout.read_step_marker(self.step_dir(step), k) or {}
+        return self._markers[key]
+
+    def numeric_columns(self, path: Path, columns: list[str]) -> list[str]:
+        """Which of ``columns`` the parquet file holds as numbers (its schema, read once)."""
+        numeric = self._numeric_names(path)
+        return [c for c in columns if c in numeric]
+
+    def numbers(self, path: Path, column: str) -> np.ndarray:
+        """A numeric column of a parquet file as floats; the file's numeric columns are read together,
+        once (a deferred step's values come from the same later files as its neighbours')."""
+        if path not in self._numbers:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path, columns=sorted(self._numeric_names(path)))
+            self._numbers[path] = {name: table.column(name).to_numpy(zero_copy_only=False).astype(float)
+                                   for name in table.column_names}
+        return self._numbers[path][column]
+
+    def forget_numbers(self) -> None:
+        self._numbers.clear()
+
+    def _numeric_names(self, path: Path) -> set[str]:
+        if path not in self._numeric:
+            self._numeric[path] = set(_numeric_columns(path, None))
+        return self._numeric[path]
+
+    def value_files(self, step: dict[str, Any], k: int, column: str) -> list[Path] | None:
+        """The files whose ``column`` together holds its values after ``step`` on chunk ``k``: the step's
+        own file, or for a deferred step the drops and rejects of the later steps up to the next stored
+        one and that one's rows; None when they are gone or a later step rewrote the column."""
+        if self.marker(step, k).get("stored", True) is not False:
+            path = self.file(step, k)
+            return None if path is None else [path]
+        files: list[Path] = []
+        for later in self.steps[step["index"]:]:
+            marker = self.marker(later, k)
+            if column in marker.get("written", []):
+                return None
+            files += [p for what in ("dropped", "rejected") if (p := self.file(later, k, what)) is not None]
+            if marker.get("stored", True) is not False:
+                path = self.file(later, k)
+                full = marker.get("full") and not marker.get("rows_changed")
+                return files + [path] if full and path is not None else None
+        return None
 
     def file(self, step: dict[str, Any], k: int, what: str = "") -> Path | None:
         path = self.layout.step_file(self.step_dir(step), k, what)
@@ -112,6 +161,8 @@ class RunReader:
     def frame_after(self, j: int, k: int, columns: list[str] | None = None) -> pd.DataFrame | None:
         """Chunk ``k`` after step ``j`` (``j = 0``: as ingested), or None when its files are gone;
         ``columns``: only these (and the row id), so a text column need not be read for a score."""
+        if j > 0 and self.marker(self.steps[j - 1], k).get("stored", True) is False:
+            return self._deferred_frame_after(j, k, columns)
         start, frame = 0, None
         for step in reversed(self.steps[:j]):
             if self.marker(step, k).get("full"):
@@ -141,6 +192,40 @@ class RunReader:
         return frame
 
 
+    def _deferred_frame_after(self, j: int, k: int, columns: list[str] | None) -> pd.DataFrame | None:
+        """Chunk ``k`` after step ``j``, a deferred step (no file of its own): the rows the later steps up
+        to the next stored one (included) dropped or rejected, then the rows that step kept; columns written after
+        step ``j`` are left out (their values after ``j`` are not kept), and so is every row when that step
+        changed rows. Rows come in that order, not the chunk's."""
+        parts: list[pd.DataFrame] = []
+        later_written: set[str] = set()
+
+        def wanted() -> list[str] | None:
+            return None if columns is None else [c for c in columns if c not in later_written]
+
+        for step in self.steps[j:]:
+            marker = self.marker(step, k)
+            later_written.update(marker.get("written", []))
+            stored = marker.get("stored", True) is not False
+            if stored and marker.get("rows_changed"):
+                return None
+            for what in ("dropped", "rejected"):
+                path = self.file(step, k, what)
+                if path is not None:
+                    parts.append(_read(path, wanted()))
+            if stored:
+                frame = self.frame_after(step["index"], k, wanted())
+                if frame is None:
+                    return None
+                parts.append(frame)
+                break
+        else:
+            return None
+        internal = {DROP_REASON, REJECT_REASON, "_step"}
+        frames = [f.drop(columns=[c for c in f.columns if c in later_written or c in internal]) for f in parts]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
     if columns is None:
         return read_frame(path)
@@ -161,6 +246,8 @@ def collect(cache_dir: str | Path, *, sample_chunks: int = 2, examples: int = 5,
         else list(range(n))
     for step in steps:
         data.scores += _scores(reader, step, spread)
+        if reader.marker(step, spread[0] if spread else 0).get("stored", True) is not False:
+            reader.forget_numbers()  # the steps after a stored one read other files
         if step["kind"] == "refine":
             data.refiner_samples[step["index"]] = _refined(reader, step, sample_chunks, examples)
         if step["kind"] == "dedup" or (reader.step_dir(step) / "decision.pkl").exists():
@@ -214,20 +301,14 @@ def _bounds_from_reasons(dropped: dict[str, int]) -> tuple[float | None, float |
     return low, high, low is not None or high is not None
 
 
-def _numeric_columns(path: Path, columns: list[str]) -> list[str]:
-    """Which of ``columns`` the parquet file holds as numbers (its schema only: no data is read)."""
+def _numeric_columns(path: Path, columns: list[str] | None) -> list[str]:
+    """Which of ``columns`` (None: all) the parquet file holds as numbers (its schema only: no data is read)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
-    return [c for c in columns if c in schema.names
+    return [c for c in (schema.names if columns is None else columns) if c in schema.names
             and (pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type))]
-
-
-def _column(path: Path, column: str) -> np.ndarray:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path, columns=[column]).column(0).to_numpy(zero_copy_only=False).astype(float)
 
 
 def _scores(reader: RunReader, step: dict[str, Any], chunks: list[int]) -> list[ScoreColumn]:
@@ -235,18 +316,21 @@ def _scores(reader: RunReader, step: dict[str, Any], chunks: list[int]) -> list[
     numeric: list[str] = []
     for k in chunks:
         written = reader.marker(step, k).get("written", [])
-        path = reader.file(step, k)
-        if written and path is not None:
-            numeric = _numeric_columns(path, written)  # a refiner's text column is never read here
+        files = [reader.value_files(step, k, c) for c in written]
+        if any(files):
+            # a refiner's text column is never read here
+            numeric = [c for c, f in zip(written, files) if f and reader.numeric_columns(f[-1], [c])]
             break
     out = []
     for column in numeric:
         kept, dropped = [], []
         for k in chunks:
-            for what, into in (("", kept), ("dropped", dropped)):
-                path = reader.file(step, k, what)
-                if path is not None and _numeric_columns(path, [column]):
-                    into.append(_column(path, column))
+            for path in reader.value_files(step, k, column) or ():
+                if reader.numeric_columns(path, [column]):
+                    kept.append(reader.numbers(path, column))
+            path = reader.file(step, k, "dropped")
+            if path is not None and reader.numeric_columns(path, [column]):
+                dropped.append(reader.numbers(path, column))
         if not kept and not dropped:
             continue
         kept_values = np.concatenate(kept) if kept else np.zeros(0)
@@ -270,14 +354,18 @@ def _refined(reader: RunReader, step: dict[str, Any], sample_chunks: int, exampl
     found: list[dict[str, Any]] = []
     for k in range(min(reader.chunks, sample_chunks)):
         written = reader.marker(step, k).get("written", [])
+        if not written:
+            continue
         after_path = reader.file(step, k)
-        before = reader.frame_after(step["index"] - 1, k, written) if written and after_path else None
+        after = (read_frame(after_path, columns=[ROW_ID, *written]) if after_path is not None
+                 else reader.frame_after(step["index"], k, written))  # a deferred step: rebuilt
+        before = reader.frame_after(step["index"] - 1, k, written) if after is not None else None
         if before is None:
             continue
-        after = read_frame(after_path, columns=[ROW_ID, *written]).set_index(ROW_ID)
+        after = after.set_index(ROW_ID)
         before = before.set_index(ROW_ID)
         for column in written:
-            if column not in before.columns:
+            if column not in before.columns or column not in after.columns:
                 continue
             for rid, new in after[column].items():
                 old = before[column].get(rid)
