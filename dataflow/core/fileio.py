@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,9 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", errors="strict")
 
 
-def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
-    loads = _json_loads()
+def iter_jsonl_lines(path: Path, start: int = 0) -> Iterator[tuple[int, str | None, str | None]]:
+    """The records of a jsonl file unparsed: ``(line number, line, None)`` for every non-blank line, or
+    ``(line number, None, reason)`` for a line that is not valid UTF-8, after skipping the first ``start``."""
     with _open_text(path) as f:
         number = 0
         while True:
@@ -100,23 +102,40 @@ def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
                 line = f.readline()
             except UnicodeDecodeError as exc:
                 number += 1
-                yield RawRecord(number, None, f"not valid UTF-8 ({exc.reason})")
+                if start:
+                    start -= 1
+                    continue
+                yield number, None, f"not valid UTF-8 ({exc.reason})"
                 continue
             if not line:
                 return
             number += 1
             if line.isspace():  # (no copy of a long line, unlike strip())
                 continue
-            try:
-                value = loads(line)
-            except ValueError as exc:
-                yield RawRecord(number, None, f"malformed JSON ({exc})", raw=line.rstrip("\n"))
+            if start:
+                start -= 1
                 continue
-            if not isinstance(value, dict):
-                yield RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
-                                raw=line.rstrip("\n"))
-                continue
-            yield RawRecord(number, value, size=len(line))
+            yield number, line, None
+
+
+def parse_jsonl_line(number: int, line: str | None, error: str | None, loads: Any = json.loads) -> RawRecord:
+    """One item of :func:`iter_jsonl_lines` parsed."""
+    if line is None:
+        return RawRecord(number, None, error)
+    try:
+        value = loads(line)
+    except ValueError as exc:
+        return RawRecord(number, None, f"malformed JSON ({exc})", raw=line.rstrip("\n"))
+    if not isinstance(value, dict):
+        return RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
+                         raw=line.rstrip("\n"))
+    return RawRecord(number, value, size=len(line))
+
+
+def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
+    loads = _json_loads()
+    for number, line, error in iter_jsonl_lines(path):
+        yield parse_jsonl_line(number, line, error, loads)
 
 
 def _iter_json(path: Path) -> Iterator[RawRecord]:
@@ -305,6 +324,61 @@ def records_to_frame(records: list[dict[str, Any]], row_ids: list[str]) -> pd.Da
                         frame[name] = pd.array(raw, dtype="Int64")
                     except (OverflowError, TypeError, ValueError):
                         frame[name] = pd.Series(raw, dtype=object)
+    return frame
+
+
+# Integers of 19 digits or more may lie beyond 64 bits, where orjson gives floats and the standard parser
+# exact integers; a block with such a digit run (in a string too: a harmless false alarm) goes line by line.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_PLAIN_TYPES = (str, int, float, bool)
+
+
+def jsonl_block_frame(items: list[tuple[int, str | None, str | None]], required: dict[str, Column]
+                      ) -> pd.DataFrame | None:
+    """The chunk frame of jsonl lines (items of :func:`iter_jsonl_lines`) parsed in one go, the same as
+    :func:`records_to_frame` of the records the line-by-line path would give; None (nothing is reported)
+    when any line is unreadable, not a JSON object, fails ``required``, or needs the standard parser."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    lines = [line for _, line, _ in items]
+    if None in lines or _LONG_DIGITS.search("".join(lines)):
+        return None
+    try:  # orjson refuses what the standard parser alone accepts (NaN, lone surrogates): line by line then
+        records = [orjson.loads(line) for line in lines]
+    except orjson.JSONDecodeError:
+        return None
+    if any(type(r) is not dict for r in records):
+        return None
+    row_ids = [str(number) for number, _, _ in items]
+    frame = _uniform_frame(records, row_ids, required)
+    if frame is not None:
+        return frame
+    if any(check_record(r, required) for r in records):
+        return None
+    return records_to_frame(records, row_ids)
+
+
+def _uniform_frame(records: list[dict[str, Any]], row_ids: list[str], required: dict[str, Column]
+                   ) -> pd.DataFrame | None:
+    """The frame when every record has the same keys and every column one plain type (no nulls), built
+    column by column; None otherwise."""
+    keys = records[0].keys() if records else None
+    if keys is None or any(r.keys() != keys for r in records):
+        return None
+    columns: dict[str, list[Any]] = {}
+    for name in keys:
+        values = [r[name] for r in records]
+        kinds = set(map(type, values))
+        if len(kinds) != 1 or kinds.pop() not in _PLAIN_TYPES:
+            return None
+        columns[name] = values
+    for name, col in required.items():  # one type and no nulls: the first value answers for the column
+        if name not in columns or check_record({name: columns[name][0]}, {name: col}):
+            return None
+    frame = pd.DataFrame(columns)
+    frame.insert(0, ROW_ID, pd.Series(row_ids, dtype=object))
     return frame
 
 
