@@ -641,6 +641,40 @@ def _json_cells(col: pd.Series) -> pd.Series:
                      index=col.index, dtype=object)
 
 
+def json_rows(frame: pd.DataFrame, sep: str = "\n") -> str | None:
+    """The rows of ``frame``'s public columns as compact JSON joined by ``sep``, each the same text as
+    orjson gives for the row's record (:func:`frame_to_records`), made a column at a time: each column is
+    serialised as one list and cut into its values. None (the caller serialises record by record) without orjson, or when a column
+    holds anything but strings alone or scalars (numbers, booleans, nulls), or a column name is not text."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    names = [c for c in frame.columns if not str(c).startswith("_")]
+    if not len(frame) or not names or not all(isinstance(c, str) for c in names):
+        return None
+    parts: list[bytes] = []
+    columns: list[list[bytes]] = []
+    try:
+        for name in names:
+            values = _column_values(frame[name])
+            kinds = set(map(type, values))
+            text = orjson.dumps(values)[1:-1]
+            key = orjson.dumps(name).replace(b"%", b"%%")
+            if kinds == {str}:  # within orjson's text a quote is escaped, so '","' only ever separates values
+                parts.append(key + b':"%b"')
+                columns.append(text[1:-1].split(b'","'))
+            elif kinds <= {int, float, bool, type(None)}:  # no commas inside these values
+                parts.append(key + b":%b")
+                columns.append(text.split(b","))
+            else:
+                return None
+    except TypeError:  # e.g. integers beyond 64 bits, lone surrogates: as the record path decides
+        return None
+    template = b"{" + b",".join(parts) + b"}"
+    return sep.encode().join([template % row for row in zip(*columns)]).decode()
+
+
 class OutputWriter:
     """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
 
@@ -679,14 +713,18 @@ class OutputWriter:
                 self._fh = open(self.tmp, "w", encoding="utf-8")
                 if self.fmt == "json":
                     self._fh.write("[")
-            dumps = _json_dumps()
-            for record in frame_to_records(frame):
-                text = dumps(record)
-                if self.fmt == "json":
-                    self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
-                else:
-                    self._fh.write(text + "\n")
-                self.rows += 1
+            if not len(frame):
+                return
+            sep = ",\n" if self.fmt == "json" else "\n"
+            text = json_rows(frame, sep)
+            if text is None:
+                dumps = _json_dumps()
+                text = sep.join([dumps(record) for record in frame_to_records(frame)])
+            if self.fmt == "json":
+                self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
+            else:
+                self._fh.write(text + "\n")
+            self.rows += len(frame)
             return
         self.rows += len(frame)
 
