@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,10 +326,10 @@ def records_to_frame(records: list[dict[str, Any]], row_ids: list[str]) -> pd.Da
     return frame
 
 
-# Integers of 19 digits or more may lie beyond 64 bits, where orjson gives floats and the standard parser
-# exact integers; a block with such a digit run (in a string too: a harmless false alarm) goes line by line.
-_LONG_DIGITS = re.compile(r"\d{19}")
 _PLAIN_TYPES = (str, int, float, bool)
+# orjson reads an integer beyond 64 bits as a float, the standard parser exactly: a float this large may be
+# one, so its block goes line by line.
+_BIG = float(2**63)
 
 
 def jsonl_block_frame(items: list[tuple[int, str | None, str | None]], required: dict[str, Column]
@@ -343,37 +342,54 @@ def jsonl_block_frame(items: list[tuple[int, str | None, str | None]], required:
     except ImportError:
         return None
     lines = [line for _, line, _ in items]
-    if None in lines or _LONG_DIGITS.search("".join(lines)):
+    if None in lines:
         return None
     try:  # orjson refuses what the standard parser alone accepts (NaN, lone surrogates): line by line then
         records = [orjson.loads(line) for line in lines]
     except orjson.JSONDecodeError:
         return None
-    if any(type(r) is not dict for r in records):
+    if set(map(type, records)) != {dict}:
         return None
     row_ids = [str(number) for number, _, _ in items]
     frame = _uniform_frame(records, row_ids, required)
     if frame is not None:
         return frame
-    if any(check_record(r, required) for r in records):
+    try:
+        if _has_big_float(records) or any(check_record(r, required) for r in records):
+            return None
+    except RecursionError:  # nesting deeper than Python's stack: the line-by-line path decides
         return None
     return records_to_frame(records, row_ids)
 
 
+def _has_big_float(value: Any) -> bool:
+    if type(value) is float:
+        return abs(value) >= _BIG
+    if type(value) is dict:
+        value = value.values()
+    elif type(value) is not list:
+        return False
+    return any(_has_big_float(v) for v in value)
+
+
 def _uniform_frame(records: list[dict[str, Any]], row_ids: list[str], required: dict[str, Column]
                    ) -> pd.DataFrame | None:
-    """The frame when every record has the same keys and every column one plain type (no nulls), built
-    column by column; None otherwise."""
-    keys = records[0].keys() if records else None
-    if keys is None or any(r.keys() != keys for r in records):
+    """The frame when every record has the same keys and every column one plain type (no nulls, no float
+    that may be a big integer), built column by column; None otherwise."""
+    keys = list(records[0]) if records else None
+    if keys is None or set(map(len, records)) != {len(keys)}:
         return None
     columns: dict[str, list[Any]] = {}
-    for name in keys:
-        values = [r[name] for r in records]
-        kinds = set(map(type, values))
-        if len(kinds) != 1 or kinds.pop() not in _PLAIN_TYPES:
-            return None
-        columns[name] = values
+    try:  # same number of keys and every key in every record: the same keys
+        for name in keys:
+            values = [r[name] for r in records]
+            kinds = set(map(type, values))
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind not in _PLAIN_TYPES or (kind is float and max(map(abs, values)) >= _BIG):
+                return None
+            columns[name] = values
+    except KeyError:
+        return None
     for name, col in required.items():  # one type and no nulls: the first value answers for the column
         if name not in columns or check_record({name: columns[name][0]}, {name: col}):
             return None

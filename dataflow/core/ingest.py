@@ -56,16 +56,17 @@ def _ingest_jsonl(chunks: _Chunks, input_path: Path, start: int) -> None:
     A block that needs it goes record by record instead, exactly as any other format; so does every
     line after it until its chunk closes (bad lines count no bytes, so that chunk may take more lines)."""
     block: list[tuple[int, str | None, str | None]] = []
-    size = 0
+    size, open_chunk = 0, False
     for item in iter_jsonl_lines(input_path, start=start):
-        if not chunks.empty:
+        if open_chunk:
             chunks.add(parse_jsonl_line(*item))
+            open_chunk = chunks.seen > 0
             continue
         block.append(item)
         size += len(item[1] or "")
         if len(block) == chunks.chunk_size or size >= chunks.chunk_bytes:
             chunks.add_block(block)
-            block, size = [], 0
+            block, size, open_chunk = [], 0, chunks.seen > 0
     if block:
         chunks.add_block(block)
 
@@ -86,10 +87,6 @@ class _Chunks:
         self.row_ids: list[str] = []
         self.rejects: list[dict[str, Any]] = []
         self.seen = self.size = 0
-
-    @property
-    def empty(self) -> bool:
-        return self.seen == 0
 
     def add(self, raw: RawRecord) -> None:
         """One record: validated, kept or rejected (or raised); the chunk is written once it is full."""

@@ -46,6 +46,8 @@ def test_a_block_gives_the_frame_of_the_line_by_line_path(lines):
 
 @pytest.mark.parametrize("lines", [
     ['{"text": "a", "n": 18446744073709551616}'],  # beyond 64 bits: orjson would give a float
+    ['{"text": "a", "n": -9223372036854775809}'],
+    ['{"text": "a", "n": [1, {"m": 18446744073709551616}]}'],
     ['{"text": "a", "n": NaN}'],
     ['{"text": "\\ud800"}'],  # a lone surrogate
     ['{"text": "a"}', '[1, 2]'],
