@@ -91,8 +91,9 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", errors="strict")
 
 
-def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
-    loads = _json_loads()
+def iter_jsonl_lines(path: Path, start: int = 0) -> Iterator[tuple[int, str | None, str | None]]:
+    """The records of a jsonl file unparsed: ``(line number, line, None)`` for every non-blank line, or
+    ``(line number, None, reason)`` for a line that is not valid UTF-8, after skipping the first ``start``."""
     with _open_text(path) as f:
         number = 0
         while True:
@@ -100,23 +101,40 @@ def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
                 line = f.readline()
             except UnicodeDecodeError as exc:
                 number += 1
-                yield RawRecord(number, None, f"not valid UTF-8 ({exc.reason})")
+                if start:
+                    start -= 1
+                    continue
+                yield number, None, f"not valid UTF-8 ({exc.reason})"
                 continue
             if not line:
                 return
             number += 1
             if line.isspace():  # (no copy of a long line, unlike strip())
                 continue
-            try:
-                value = loads(line)
-            except ValueError as exc:
-                yield RawRecord(number, None, f"malformed JSON ({exc})", raw=line.rstrip("\n"))
+            if start:
+                start -= 1
                 continue
-            if not isinstance(value, dict):
-                yield RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
-                                raw=line.rstrip("\n"))
-                continue
-            yield RawRecord(number, value, size=len(line))
+            yield number, line, None
+
+
+def parse_jsonl_line(number: int, line: str | None, error: str | None, loads: Any = json.loads) -> RawRecord:
+    """One item of :func:`iter_jsonl_lines` parsed."""
+    if line is None:
+        return RawRecord(number, None, error)
+    try:
+        value = loads(line)
+    except ValueError as exc:
+        return RawRecord(number, None, f"malformed JSON ({exc})", raw=line.rstrip("\n"))
+    if not isinstance(value, dict):
+        return RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}",
+                         raw=line.rstrip("\n"))
+    return RawRecord(number, value, size=len(line))
+
+
+def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
+    loads = _json_loads()
+    for number, line, error in iter_jsonl_lines(path):
+        yield parse_jsonl_line(number, line, error, loads)
 
 
 def _iter_json(path: Path) -> Iterator[RawRecord]:
@@ -305,6 +323,78 @@ def records_to_frame(records: list[dict[str, Any]], row_ids: list[str]) -> pd.Da
                         frame[name] = pd.array(raw, dtype="Int64")
                     except (OverflowError, TypeError, ValueError):
                         frame[name] = pd.Series(raw, dtype=object)
+    return frame
+
+
+_PLAIN_TYPES = (str, int, float, bool)
+# orjson reads an integer beyond 64 bits as a float, the standard parser exactly: a float this large may be
+# one, so its block goes line by line.
+_BIG = float(2**63)
+
+
+def jsonl_block_frame(items: list[tuple[int, str | None, str | None]], required: dict[str, Column]
+                      ) -> pd.DataFrame | None:
+    """The chunk frame of jsonl lines (items of :func:`iter_jsonl_lines`) parsed in one go, the same as
+    :func:`records_to_frame` of the records the line-by-line path would give; None (nothing is reported)
+    when any line is unreadable, not a JSON object, fails ``required``, or needs the standard parser."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    lines = [line for _, line, _ in items]
+    if None in lines:
+        return None
+    try:  # orjson refuses what the standard parser alone accepts (NaN, lone surrogates): line by line then
+        records = [orjson.loads(line) for line in lines]
+    except orjson.JSONDecodeError:
+        return None
+    if set(map(type, records)) != {dict}:
+        return None
+    row_ids = [str(number) for number, _, _ in items]
+    frame = _uniform_frame(records, row_ids, required)
+    if frame is not None:
+        return frame
+    try:
+        if _has_big_float(records) or any(check_record(r, required) for r in records):
+            return None
+    except RecursionError:  # nesting deeper than Python's stack: the line-by-line path decides
+        return None
+    return records_to_frame(records, row_ids)
+
+
+def _has_big_float(value: Any) -> bool:
+    if type(value) is float:
+        return abs(value) >= _BIG
+    if type(value) is dict:
+        value = value.values()
+    elif type(value) is not list:
+        return False
+    return any(_has_big_float(v) for v in value)
+
+
+def _uniform_frame(records: list[dict[str, Any]], row_ids: list[str], required: dict[str, Column]
+                   ) -> pd.DataFrame | None:
+    """The frame when every record has the same keys and every column one plain type (no nulls, no float
+    that may be a big integer), built column by column; None otherwise."""
+    keys = list(records[0]) if records else None
+    if keys is None or set(map(len, records)) != {len(keys)}:
+        return None
+    columns: dict[str, list[Any]] = {}
+    try:  # same number of keys and every key in every record: the same keys
+        for name in keys:
+            values = [r[name] for r in records]
+            kinds = set(map(type, values))
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind not in _PLAIN_TYPES or (kind is float and max(map(abs, values)) >= _BIG):
+                return None
+            columns[name] = values
+    except KeyError:
+        return None
+    for name, col in required.items():  # one type and no nulls: the first value answers for the column
+        if name not in columns or check_record({name: columns[name][0]}, {name: col}):
+            return None
+    frame = pd.DataFrame(columns)
+    frame.insert(0, ROW_ID, pd.Series(row_ids, dtype=object))
     return frame
 
 
@@ -567,6 +657,40 @@ def _json_cells(col: pd.Series) -> pd.Series:
                      index=col.index, dtype=object)
 
 
+def json_rows(frame: pd.DataFrame, sep: str = "\n") -> str | None:
+    """The rows of ``frame``'s public columns as compact JSON joined by ``sep``, each the same text as
+    orjson gives for the row's record (:func:`frame_to_records`), made a column at a time: each column is
+    serialised as one list and cut into its values. None (the caller serialises record by record) without orjson, or when a column
+    holds anything but strings alone or scalars (numbers, booleans, nulls), or a column name is not text."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    names = [c for c in frame.columns if not str(c).startswith("_")]
+    if not len(frame) or not names or not all(isinstance(c, str) for c in names):
+        return None
+    parts: list[bytes] = []
+    columns: list[list[bytes]] = []
+    try:
+        for name in names:
+            values = _column_values(frame[name])
+            kinds = set(map(type, values))
+            text = orjson.dumps(values)[1:-1]
+            key = orjson.dumps(name).replace(b"%", b"%%")
+            if kinds == {str}:  # within orjson's text a quote is escaped, so '","' only ever separates values
+                parts.append(key + b':"%b"')
+                columns.append(text[1:-1].split(b'","'))
+            elif kinds <= {int, float, bool, type(None)}:  # no commas inside these values
+                parts.append(key + b":%b")
+                columns.append(text.split(b","))
+            else:
+                return None
+    except TypeError:  # e.g. integers beyond 64 bits, lone surrogates: as the record path decides
+        return None
+    template = b"{" + b",".join(parts) + b"}"
+    return sep.encode().join([template % row for row in zip(*columns)]).decode()
+
+
 class OutputWriter:
     """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
 
@@ -605,14 +729,18 @@ class OutputWriter:
                 self._fh = open(self.tmp, "w", encoding="utf-8")
                 if self.fmt == "json":
                     self._fh.write("[")
-            dumps = _json_dumps()
-            for record in frame_to_records(frame):
-                text = dumps(record)
-                if self.fmt == "json":
-                    self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
-                else:
-                    self._fh.write(text + "\n")
-                self.rows += 1
+            if not len(frame):
+                return
+            sep = ",\n" if self.fmt == "json" else "\n"
+            text = json_rows(frame, sep)
+            if text is None:
+                dumps = _json_dumps()
+                text = sep.join([dumps(record) for record in frame_to_records(frame)])
+            if self.fmt == "json":
+                self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
+            else:
+                self._fh.write(text + "\n")
+            self.rows += len(frame)
             return
         self.rows += len(frame)
 

@@ -18,9 +18,13 @@ from dataflow.core.bindings import Column
 from dataflow.core.cache import CacheLayout, atomic_json, read_json
 from dataflow.core.chunk_runner import release_memory
 from dataflow.core.fileio import (
+    RawRecord,
     bad_input_error,
     check_record,
+    iter_jsonl_lines,
     iter_records,
+    jsonl_block_frame,
+    parse_jsonl_line,
     records_to_frame,
     row_unit,
     write_frame,
@@ -38,45 +42,103 @@ def ingest(layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, 
     while (marker := read_json(layout.ingest_marker(k))) is not None:
         start = marker["end"]
         k += 1
-    unit = row_unit(fmt)
-    records: list[dict[str, Any]] = []
-    row_ids: list[str] = []
-    rejects: list[dict[str, Any]] = []
-    seen = size = 0
-    for raw in iter_records(input_path, fmt, start=start):
-        seen += 1
-        size += raw.size
+    chunks = _Chunks(layout, input_path, fmt, required, chunk_size, chunk_bytes, on_bad_input, k, start)
+    if fmt == "jsonl":
+        _ingest_jsonl(chunks, input_path, start)
+    else:
+        for raw in iter_records(input_path, fmt, start=start):
+            chunks.add(raw)
+    return chunks.finish()
+
+
+def _ingest_jsonl(chunks: _Chunks, input_path: Path, start: int) -> None:
+    """Lines are gathered until they would fill a chunk and parsed as one block (:func:`jsonl_block_frame`).
+    A block that needs it goes record by record instead, exactly as any other format; so does every
+    line after it until its chunk closes (bad lines count no bytes, so that chunk may take more lines)."""
+    block: list[tuple[int, str | None, str | None]] = []
+    size, open_chunk = 0, False
+    for item in iter_jsonl_lines(input_path, start=start):
+        if open_chunk:
+            chunks.add(parse_jsonl_line(*item))
+            open_chunk = chunks.seen > 0
+            continue
+        block.append(item)
+        size += len(item[1] or "")
+        if len(block) == chunks.chunk_size or size >= chunks.chunk_bytes:
+            chunks.add_block(block)
+            block, size, open_chunk = [], 0, chunks.seen > 0
+    if block:
+        chunks.add_block(block)
+
+
+class _Chunks:
+    """Gathers validated records (or whole parsed blocks) into chunks and writes each as it closes."""
+
+    def __init__(self, layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, Column],
+                 chunk_size: int, chunk_bytes: int, on_bad_input: str, k: int, start: int) -> None:
+        self.layout, self.input_path, self.fmt, self.required = layout, input_path, fmt, required
+        self.chunk_size, self.chunk_bytes, self.on_bad_input = chunk_size, chunk_bytes, on_bad_input
+        self.unit = row_unit(fmt)
+        self.k, self.start = k, start
+        self._reset()
+
+    def _reset(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.row_ids: list[str] = []
+        self.rejects: list[dict[str, Any]] = []
+        self.seen = self.size = 0
+
+    def add(self, raw: RawRecord) -> None:
+        """One record: validated, kept or rejected (or raised); the chunk is written once it is full."""
+        self.seen += 1
+        self.size += raw.size
         problem = None
         if raw.record is None:
             problem = (None, raw.error or "unreadable")
         else:
-            bad = check_record(raw.record, required)
+            bad = check_record(raw.record, self.required)
             if bad:
                 problem = bad
         if problem is not None:
-            err = bad_input_error(str(input_path), fmt, raw, problem[0], problem[1])
-            if on_bad_input != "skip":
+            err = bad_input_error(str(self.input_path), self.fmt, raw, problem[0], problem[1])
+            if self.on_bad_input != "skip":
                 raise err
-            rejects.append({"step": 0, "op": "input", "source": str(input_path), unit: raw.number,
-                            "column": problem[0], "reason": err.reason, "error": str(err),
-                            "raw": raw.raw if raw.record is None else raw.record})
+            self.rejects.append({"step": 0, "op": "input", "source": str(self.input_path), self.unit: raw.number,
+                                 "column": problem[0], "reason": err.reason, "error": str(err),
+                                 "raw": raw.raw if raw.record is None else raw.record})
         else:
-            records.append(raw.record)
-            row_ids.append(str(raw.number))
-        if seen == chunk_size or size >= chunk_bytes:
-            start += seen
-            _write_chunk(layout, k, required, records, row_ids, rejects, end=start)
-            k, seen, size, records, row_ids, rejects = k + 1, 0, 0, [], [], []
-    if seen or k == 0:
-        _write_chunk(layout, k, required, records, row_ids, rejects, end=start + seen)
-        k += 1
-    atomic_json(layout.ingest_done, {"chunks": k})
-    return k
+            self.records.append(raw.record)
+            self.row_ids.append(str(raw.number))
+        if self.seen == self.chunk_size or self.size >= self.chunk_bytes:
+            self._close(records_to_frame(self.records, self.row_ids))
+
+    def add_block(self, block: list[tuple[int, str | None, str | None]]) -> None:
+        """jsonl lines that make up one chunk if every record in them is valid (and then are parsed at
+        once), else are added one by one. Only when no chunk is open."""
+        frame = jsonl_block_frame(block, self.required)
+        if frame is None:
+            for item in block:
+                self.add(parse_jsonl_line(*item))
+            return
+        self.seen = len(block)
+        self._close(frame)
+
+    def _close(self, frame: pd.DataFrame) -> None:
+        self.start += self.seen
+        _write_chunk(self.layout, self.k, self.required, frame, self.rejects, end=self.start)
+        self.k += 1
+        self._reset()
+
+    def finish(self) -> int:
+        """Write the last, partial chunk (or the only, empty one); returns the number of chunks."""
+        if self.seen or self.k == 0:
+            self._close(records_to_frame(self.records, self.row_ids))
+        atomic_json(self.layout.ingest_done, {"chunks": self.k})
+        return self.k
 
 
-def _write_chunk(layout: CacheLayout, k: int, required: dict[str, Column], records: list, row_ids: list,
-                 rejects: list, *, end: int) -> None:
-    frame = records_to_frame(records, row_ids)
+def _write_chunk(layout: CacheLayout, k: int, required: dict[str, Column], frame: pd.DataFrame, rejects: list,
+                 *, end: int) -> None:
     for name in required:  # a chunk with no valid rows still has the columns steps read
         if name not in frame.columns:
             frame[name] = pd.Series([], dtype=object)

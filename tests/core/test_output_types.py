@@ -152,3 +152,26 @@ def test_an_output_of_no_chunks_is_a_valid_empty_file(tmp_path, fmt):
         assert pq.read_table(path).num_rows == 0
     else:
         assert path.read_text() == ""
+
+
+TRICKY_TEXT = ["", "a", '","', 'x\\', '\\"', '"', 'end\\",\\"', "caf\u00e9 \U0001f600", "tab\tnl\n%s %b", ",", '",']
+
+
+@pytest.mark.parametrize("frame,column_wise", [
+    (pd.DataFrame({"text": TRICKY_TEXT, "n": range(len(TRICKY_TEXT)),
+                   "x": [0.1, -0.0, 1e16, 2.5e-300, 3.0, 1e300, float("nan"), 7.0, 0.5, 1.0, 2.0]}), True),
+    (pd.DataFrame({"%s": ["a", "b"], 'k"ey': [True, False], "_hidden": [1, 2],
+                   "mixed": pd.Series([1, None], dtype=object), "n": pd.array([1, None], dtype="Int64")}), True),
+    # the record path: strings beside nulls, lists and dicts, integers orjson refuses
+    (pd.DataFrame({"text": pd.Series(["a", None], dtype="str")}), False),
+    (pd.DataFrame({"text": ["a", "b"], "tags": [["x"], []], "meta": [{"k": 1}, {}]}), False),
+    (pd.DataFrame({"big": pd.Series([2**70, 1], dtype=object)}), False),
+])
+def test_json_rows_are_the_records_as_orjson_writes_them(frame, column_wise):
+    pytest.importorskip("orjson")
+    from dataflow.core.fileio import _json_dumps, frame_to_records, json_rows
+
+    dumps = _json_dumps()
+    expected = "\n".join(dumps(record) for record in frame_to_records(frame))
+    got = json_rows(frame)
+    assert got == (expected if column_wise else None)
