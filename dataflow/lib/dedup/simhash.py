@@ -47,7 +47,7 @@ def simhash_fingerprints(
 
 def _simhash_votes_numpy(hashes: np.ndarray, shingle_doc: np.ndarray, bits: int, votes: np.ndarray) -> None:
     """``votes[d, k]`` += +1 / -1 for bit k of each of document d's shingle hashes (numpy version of
-    the compiled kernel, used without numba)."""
+    the compiled kernel, used when the C kernels were not built)."""
     block = 1 << 16
     for lo in range(0, hashes.size, block):
         h = hashes[lo : lo + block]
