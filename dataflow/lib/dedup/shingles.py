@@ -37,7 +37,7 @@ _POLY_BASE = 0x100000001B3  # odd, so it is invertible modulo 2**64
 _POLY_BASE_INV = pow(_POLY_BASE, -1, 1 << 64)
 _SPACE = 32
 # Code points fed to the vectorised normaliser per chunk; bounds the temporary arrays (~25 bytes each).
-_CHUNK_CODEPOINTS = 1 << 20
+_CHUNK_CODEPOINTS = 1 << 18
 
 # ----------------------------------------------------------------------------------------------------
 # stable hashing helpers
