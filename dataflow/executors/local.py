@@ -10,6 +10,7 @@ segment.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -49,6 +50,19 @@ def _worker_init() -> None:
 WORKER_NICENESS = 10
 
 
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc keeps them after large frees: after ingest, the
+    driver held ~100 MB it no longer used, and every worker forked from it started with that as its own
+    high-water mark). No-op elsewhere."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
 def _ready() -> int:
     return os.getpid()
 
@@ -75,6 +89,12 @@ class LocalExecutor(Executor):
     def start(self) -> None:
         if self._pool is not None or self._workers <= 1:
             return
+        release_free_memory()  # workers are forked from the driver: let them start from its live pages only
+        if self.start_method == "fork":
+            # The driver's objects go to the permanent generation while the pool lives: the collectors
+            # then never walk them, so they do not write to (and copy) the pages the workers share with
+            # the driver (the pre-training run: 509 -> 435 MB). close() lets the driver collect them again.
+            gc.freeze()
         context = multiprocessing.get_context(self.start_method)
         self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_worker_init)
         # Start every worker now, in one go: with fork, later starts would copy the driver mid-run.
@@ -98,6 +118,7 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            gc.unfreeze()
 
 
 class SpawnExecutor(LocalExecutor):
