@@ -428,9 +428,19 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 
 
 def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A chunk written by :func:`write_frame` (``columns``: only these; one the file lacks raises
+    ``pyarrow.ArrowInvalid``)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=columns)
+    # ParquetFile reads one file without read_table's dataset layer (~1 ms less per file, ~70 files a
+    # report); unlike read_table it skips unknown columns silently, so they are checked here.
+    with pq.ParquetFile(path) as parquet:
+        if columns is not None:
+            missing = [c for c in columns if c not in parquet.schema_arrow.names]
+            if missing:
+                raise pa.ArrowInvalid(f"{path}: no column {', '.join(missing)}")
+        table = parquet.read(columns=columns)
     frame = table.to_pandas()
     json_cols = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS_KEY, b"[]"))
     for name in json_cols:

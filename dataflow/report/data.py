@@ -94,6 +94,10 @@ class RunReader:
         self.chunks = int(self.summary.get("chunks", 0))
         self.layout = CacheLayout(self.root, self._input_fingerprint())
         self._markers: dict[tuple[int, int], dict[str, Any]] = {}
+        # A reader lives for one report, so paths and whether a file exists are looked up once (the
+        # score and example passes ask for the same files thousands of times).
+        self._step_dirs: dict[int, Path] = {}
+        self._files: dict[tuple[int, int, str], Path | None] = {}
         self._numeric: dict[Path, set[str]] = {}
         self._numbers: dict[Path, dict[str, np.ndarray]] = {}
 
@@ -103,7 +107,10 @@ class RunReader:
         return max(done, key=lambda d: d.stat().st_mtime).name if done else ""
 
     def step_dir(self, step: dict[str, Any]) -> Path:
-        return self.layout.step_dir(step["index"], step["op"], step["fingerprint"])
+        index = step["index"]
+        if index not in self._step_dirs:
+            self._step_dirs[index] = self.layout.step_dir(index, step["op"], step["fingerprint"])
+        return self._step_dirs[index]
 
     def marker(self, step: dict[str, Any], k: int) -> dict[str, Any]:
         key = (step["index"], k)
@@ -122,7 +129,9 @@ class RunReader:
         if path not in self._numbers:
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path, columns=sorted(self._numeric_names(path)))
+            # ParquetFile reads one file without the dataset layer of read_table (~1 ms less per file)
+            with pq.ParquetFile(path) as parquet:
+                table = parquet.read(columns=sorted(self._numeric_names(path)), use_threads=False)
             self._numbers[path] = {name: table.column(name).to_numpy(zero_copy_only=False).astype(float)
                                    for name in table.column_names}
         return self._numbers[path][column]
@@ -155,8 +164,11 @@ class RunReader:
         return None
 
     def file(self, step: dict[str, Any], k: int, what: str = "") -> Path | None:
-        path = self.layout.step_file(self.step_dir(step), k, what)
-        return path if path.exists() else None
+        key = (step["index"], k, what)
+        if key not in self._files:
+            path = self.layout.step_file(self.step_dir(step), k, what)
+            self._files[key] = path if path.exists() else None
+        return self._files[key]
 
     def frame_after(self, j: int, k: int, columns: list[str] | None = None) -> pd.DataFrame | None:
         """Chunk ``k`` after step ``j`` (``j = 0``: as ingested), or None when its files are gone;
