@@ -173,6 +173,11 @@ def main() -> None:
                     ("dataflow, re-run (cached)", cached_res)):
         print(f"{name:<28}{r['seconds']:>8.2f}{r['cpu']:>8.2f}{r['rss_mb']:>13.0f}{r['rows']:>10,.0f}"
               f"{r['seconds'] / pandas_res['seconds']:>12.2f}{r['cpu'] / pandas_res['cpu']:>11.2f}")
+    ratio = pipe_res["seconds"] / pandas_res["seconds"]
+    print(f"\ntarget: pipeline <= 1.5x plain pandas' wall time -> {'ok' if ratio <= 1.5 else 'MISSED'}")
+    print("RESULT " + json.dumps({"wall_ratio": ratio, "cpu_ratio": pipe_res["cpu"] / pandas_res["cpu"],
+                                  "pandas_s": pandas_res["seconds"], "pipeline_s": pipe_res["seconds"],
+                                  "identical": same}))
 
 
 if __name__ == "__main__":

@@ -141,6 +141,7 @@ def main() -> None:
     totals = summary["totals"]
 
     mb = 1024 * 1024
+    digest = hashlib.sha256((work / "out.jsonl").read_bytes()).hexdigest()[:16]
     rows = [
         ("corpus", f"{corpus} ({corpus.stat().st_size / mb:.0f} MB)"),
         ("chunks x chunk_size", f"{summary['chunks']} x {summary['chunk_size']}"),
@@ -153,7 +154,7 @@ def main() -> None:
         ("peak PSS, process tree (MB)", f"{peak_pss / mb:.0f}   (summed RSS: {peak_rss / mb:.0f})"),
         ("peak RSS, largest process (MB)", f"{usage.ru_maxrss / 1024:.0f}"),
         ("rows in -> out", f"{totals['rows_in']:,} -> {totals['rows_out']:,}"),
-        ("output sha256", hashlib.sha256((work / "out.jsonl").read_bytes()).hexdigest()[:16]),
+        ("output sha256", digest),
         ("engine: ingest (s)", f"{phases.get('ingest', 0):.2f}"),
         ("engine: dedup scan + decide (s)", f"{phases.get('decide', 0):.2f}"),
         ("engine: write output (s)", f"{phases.get('write_output', 0):.2f}"),
@@ -172,6 +173,9 @@ def main() -> None:
         print(f"\nnote: load average {load:.1f} on {os.cpu_count()} cores: other work shared the CPU.")
     print(f"\ntargets (2 cores): wall <= 20 s -> {'ok' if wall <= 20 else 'MISSED'}; "
           f"tree PSS <= 512 MB -> {'ok' if peak_pss <= 512 * mb else 'MISSED'}")
+    print("RESULT " + json.dumps({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                                  "peak_pss_mb": peak_pss / mb, "rows_in": totals["rows_in"],
+                                  "rows_out": totals["rows_out"], "sha256": digest, "load": load}))
 
 
 if __name__ == "__main__":
