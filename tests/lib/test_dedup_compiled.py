@@ -40,12 +40,14 @@ def numpy_only(monkeypatch):
 
 
 @pytest.mark.parametrize("tokenize", ["char", "word"])
-@pytest.mark.parametrize("num_perm", [1, 16, 128, 250])
-def test_minhash_signatures_are_identical(numpy_only, tokenize, num_perm):
+@pytest.mark.parametrize(("num_perm", "ngram", "normalize"), [(1, 5, True), (16, 1, True), (128, 5, True),
+                                                              (128, 3, False), (250, 9, True)])
+def test_minhash_signatures_are_identical(numpy_only, tokenize, num_perm, ngram, normalize):
     texts = _texts(300, seed=num_perm)
     assert _compiled.available(), "a C compiler is here, but the kernels were not built (pip install -e .)"
-    compiled = dk.minhash_signatures(texts, num_perm=num_perm, ngram=5, tokenize=tokenize)
-    reference = numpy_only(lambda: dk.minhash_signatures(texts, num_perm=num_perm, ngram=5, tokenize=tokenize))
+    kwargs = {"num_perm": num_perm, "ngram": ngram, "tokenize": tokenize, "normalize": normalize}
+    compiled = dk.minhash_signatures(texts, **kwargs)
+    reference = numpy_only(lambda: dk.minhash_signatures(texts, **kwargs))
     assert compiled.dtype == reference.dtype == np.uint32
     np.testing.assert_array_equal(compiled, reference)
     assert (compiled[texts.index("")] == dk.EMPTY_SIGNATURE_VALUE).all()

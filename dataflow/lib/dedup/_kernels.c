@@ -49,6 +49,38 @@ DISPATCH void dataflow_minhash_runs(const uint32_t *reduced, const int64_t *run_
     }
 }
 
+static inline uint64_t splitmix64(uint64_t x) {
+    uint64_t z = x + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* MinHash of character n-gram shingles straight from normalised code points: document d is
+ * codepoints[offsets[d]:offsets[d + 1]]. Each shingle's hash is shingles.py's _span_hashes (the polynomial
+ * sum c_j * B**(j - start) mod 2**64, mixed with its length and splitmix64), reduced mod p, then the
+ * MinHash loop; a non-empty document shorter than ngram is one shingle. No arrays of spans or hashes. */
+DISPATCH void dataflow_minhash_chars(const uint32_t *cp, const int64_t *offsets, Py_ssize_t n_docs, Py_ssize_t ngram,
+                                     const uint32_t *a, const uint32_t *b, Py_ssize_t num_perm, uint32_t *out,
+                                     uint32_t *best, uint32_t *reduced) {
+    const uint64_t base = 0x100000001B3ull, len_mix = 0xD6E8FEB86659FD93ull;
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        const int64_t lo = offsets[d], length = offsets[d + 1] - offsets[d];
+        if (length <= 0)
+            continue;
+        const int64_t count = length > ngram ? length - ngram + 1 : 1;
+        for (int64_t s = 0; s < count; s++) {
+            const int64_t span = length - s < ngram ? length - s : ngram;
+            uint64_t h = 0;
+            for (int64_t j = span - 1; j >= 0; j--)
+                h = h * base + cp[lo + s + j];
+            reduced[s] = (uint32_t)(splitmix64(h ^ ((uint64_t)span * len_mix)) % MERSENNE31);
+        }
+        int64_t run[2] = {0, count}, doc = d;
+        dataflow_minhash_runs(reduced, run, &doc, 1, a, b, num_perm, out, best);
+    }
+}
+
 /* votes[doc[i]][k] += +1 if bit k of hashes[i] is set, else -1. */
 DISPATCH void dataflow_simhash_votes(const uint64_t *hashes, const int64_t *doc, Py_ssize_t n, Py_ssize_t bits,
                                      int64_t *votes) {
@@ -115,6 +147,49 @@ done:
     return result;
 }
 
+/* minhash_chars(codepoints u32[m], offsets i64[D+1], ngram, a u32[P], b u32[P], out u32[D*P] writable) */
+static PyObject *py_minhash_chars(PyObject *self, PyObject *args) {
+    Py_buffer cp, offsets, a, b, out;
+    Py_ssize_t ngram;
+    if (!PyArg_ParseTuple(args, "y*y*ny*y*w*", &cp, &offsets, &ngram, &a, &b, &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *best = NULL, *reduced = NULL;
+    const Py_ssize_t m = cp.len / 4, n_docs = offsets.len / 8 - 1, num_perm = a.len / 4;
+    const int64_t *off = offsets.buf;
+    int64_t longest = 1;
+    if (check_len(&cp, m, 4, "codepoints") || n_docs < 0 || check_len(&offsets, n_docs + 1, 8, "offsets")
+        || check_len(&b, num_perm, 4, "b") || num_perm < 1 || check_len(&out, n_docs * num_perm, 4, "out"))
+        goto done;
+    if (ngram < 1) {
+        PyErr_SetString(PyExc_ValueError, "ngram must be >= 1");
+        goto done;
+    }
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        if (off[d] < 0 || off[d] > off[d + 1] || off[d + 1] > m) {
+            PyErr_Format(PyExc_ValueError, "offsets is not a non-decreasing offset array within [0, %zd]", m);
+            goto done;
+        }
+        if (off[d + 1] - off[d] > longest)
+            longest = off[d + 1] - off[d];
+    }
+    best = malloc((size_t)num_perm * sizeof(uint32_t));
+    reduced = malloc((size_t)longest * sizeof(uint32_t));
+    if (best == NULL || reduced == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    dataflow_minhash_chars(cp.buf, off, n_docs, ngram, a.buf, b.buf, num_perm, out.buf, best, reduced);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(best), free(reduced);
+    PyBuffer_Release(&cp), PyBuffer_Release(&offsets), PyBuffer_Release(&a), PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* simhash_votes(hashes u64[n], doc i64[n], bits, votes i64[D*bits] writable) */
 static PyObject *py_simhash_votes(PyObject *self, PyObject *args) {
     Py_buffer hashes, doc, votes;
@@ -141,6 +216,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"minhash_runs", py_minhash_runs, METH_VARARGS, "Per-document minima of the MinHash functions."},
+    {"minhash_chars", py_minhash_chars, METH_VARARGS, "MinHash of character n-grams from code points."},
     {"simhash_votes", py_simhash_votes, METH_VARARGS, "SimHash bit votes per document."},
     {NULL, NULL, 0, NULL},
 };

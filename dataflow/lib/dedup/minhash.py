@@ -18,7 +18,14 @@ import numpy as np
 
 from dataflow.lib.dedup import _compiled
 from dataflow.lib.dedup.pairs import _DEFAULT_MAX_BUCKET, keyed_pairs
-from dataflow.lib.dedup.shingles import Tokenize, _seeded_u64, _segments, _shingle_chunks, _splitmix64
+from dataflow.lib.dedup.shingles import (
+    Tokenize,
+    _normalized_chunks,
+    _seeded_u64,
+    _segments,
+    _shingle_chunks,
+    _splitmix64,
+)
 
 _U64 = np.uint64
 _MERSENNE31 = (1 << 31) - 1
@@ -56,6 +63,13 @@ def minhash_signatures(
     a, b = _permutation_params(num_perm, seed)
     signatures = np.full((len(texts), num_perm), EMPTY_SIGNATURE_VALUE, dtype=np.uint32)
     compiled = _compiled.kernels()
+    if compiled is not None and tokenize == "char":  # hashes each shingle in the loop: no span arrays
+        if ngram < 1:
+            raise ValueError(f"ngram must be >= 1, got {ngram}")
+        a32, b32 = a.astype(np.uint32), b.astype(np.uint32)
+        for start, stop, codepoints, offsets in _normalized_chunks(texts, normalize):
+            compiled.minhash_chars(codepoints, offsets, ngram, a32, b32, signatures[start:stop])
+        return signatures
     for start, stop, hashes, shingle_doc in _shingle_chunks(texts, ngram, tokenize, normalize):
         reduced = hashes % _U64(_MERSENNE31)
         if compiled is not None:

@@ -234,6 +234,12 @@ def _shingle_spans(
     return w_starts[first_w], w_ends[last_w], shingle_doc
 
 
+def _normalized_chunks(texts: Sequence[str], normalize: bool):
+    """Per chunk of documents: ``(start, stop, code points uint32, chunk-local offsets)``."""
+    for start, stop in _chunks_by_size(texts):
+        yield (start, stop, *_normalized_codepoints(texts[start:stop], normalize))
+
+
 def _shingle_chunks(texts: Sequence[str], ngram: int, tokenize: Tokenize, normalize: bool):
     """Per chunk of documents: ``(start, stop, shingle hashes uint64, chunk-local doc of each)``."""
     tables = _PowerTables()
