@@ -104,3 +104,15 @@ def test_remove_extra_spaces_joins_lines_like_the_reference_on_request():
     text = "one  two\n\n\n\tthree \n"
     assert RemoveExtraSpacesRefiner().refine_text(text) == "one two\n\nthree"
     assert RemoveExtraSpacesRefiner(keep_newlines=False).refine_text(text) == "one two three"
+
+
+def test_space_collapsing_equals_one_regex_over_every_space_run():
+    import random
+
+    from dataflow.operators.general_text.refiners.text_cleanup import _SPACES, _collapse_spaces
+
+    rng = random.Random(5)
+    alphabet = [" ", "  ", "\n", "\t", "\xa0", "\u3000", "\u2009", "a", "b", "."]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(20000)]
+    texts += [" " * 1000, "a" + " " * 37 + "b", "\n \n", ""]
+    assert [_collapse_spaces(t) for t in texts] == [_SPACES.sub(" ", t) for t in texts]

