@@ -63,9 +63,16 @@ class SpecialCharacterFilter(_PatternCountFilter):
     score_name = "special_char_count"
     pattern = re.compile(r"u200e|&#247;|\? :|[\ufffd\u25a1]|\{/U\}"
                          r"|U\+26[0-9A-F][0-9A-D]|U\+273[3-4]|U\+1F[3-6][0-4][0-9A-F]|U\+1F6[8-9A-F][0-9A-F]")
+    # Every match starts with one of these: texts without any (nearly all) skip the regex, 4x cheaper.
+    _hints = ("u200e", "&#247;", "? :", "\ufffd", "\u25a1", "{/U}", "U+")
 
     def __init__(self, max_count: int = 0):
         super().__init__(max_value=max_count)
+
+    def statistic(self, stats: TextStats) -> np.ndarray:
+        findall, hints = self.pattern.findall, self._hints
+        return np.fromiter((len(findall(t)) if t and any(h in t for h in hints) else 0 for t in stats.texts),
+                           dtype=np.int64, count=len(stats))
 
 
 @register_operator
