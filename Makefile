@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup browser demo test test-slow test-all bench lint clean
+.PHONY: help setup browser demo test test-slow test-all bench bench-hot lint clean
 
 help:
 	@echo "make demo      set up .venv and run the demo pipeline (embedded model, offline)"
 	@echo "make test      set up .venv and run the default test suite"
 	@echo "make test-slow the slow tests (kill/resume soak, long LLM runs)"
 	@echo "make bench     run the benchmarks in benchmarks/"
+	@echo "make bench-hot the hot-path benchmarks in one run, with a summary"
 	@echo "make lint      ruff"
 
 $(STAMP): pyproject.toml setup.py dataflow/lib/dedup/_kernels.c requirements/model-qwen2.5-coder-1.5b.txt
@@ -51,7 +52,15 @@ test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	@for f in benchmarks/bench_*.py; do [ "$$f" = benchmarks/bench_hot_paths.py ] && continue; \
+		echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The hot paths of issue 17 in one run (MinHash vs rensa/datasketch, the reference-order pre-training
+# pipeline, engine overhead, LLM serving beside llama.cpp's own tools), with a summary table.
+bench-hot: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_hot_paths.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
