@@ -32,6 +32,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -304,12 +305,12 @@ def server_payload(messages: list[dict], max_tokens: int) -> dict:
             "max_tokens": max_tokens, "ignore_eos": True}
 
 
-def bare_client(port: int, payloads: list[dict], concurrency: int) -> int:
+def bare_client(port: int, payloads: list[dict], concurrency: int) -> tuple[int, int]:
     """``concurrency`` threads, each with one keep-alive connection, posting the payloads;
-    returns the generated tokens the server reports."""
+    returns the (prompt, generated) tokens the server reports."""
     pending = list(reversed(payloads))
     lock = threading.Lock()
-    totals: list[int] = []
+    totals: list[tuple[int, int]] = []
     errors: list[str] = []
 
     def worker() -> None:
@@ -327,7 +328,8 @@ def bare_client(port: int, payloads: list[dict], concurrency: int) -> int:
                 if reply.status != 200:
                     errors.append(f"HTTP {reply.status}: {body[:200]!r}")
                     return
-                totals.append(json.loads(body)["usage"]["completion_tokens"])
+                usage = json.loads(body)["usage"]
+                totals.append((usage["prompt_tokens"], usage["completion_tokens"]))
         finally:
             connection.close()
 
@@ -338,7 +340,7 @@ def bare_client(port: int, payloads: list[dict], concurrency: int) -> int:
         thread.join()
     if errors:
         raise RuntimeError(f"bare client: {errors[:2]}")
-    return sum(totals)
+    return sum(t[0] for t in totals), sum(t[1] for t in totals)
 
 
 def part_server(binary: Path, model: Path, args: argparse.Namespace, render) -> list[dict]:
@@ -365,16 +367,16 @@ def server_row(binary: Path, model: Path, args: argparse.Namespace, render, npl:
         ours = OpenAIServing(model="local", base_url=f"http://127.0.0.1:{server.port}/v1", api_key_env=None,
                              max_concurrency=npl, extra_body={"ignore_eos": True}, cache=None)
 
-        def run_bare() -> int:
+        def run_bare() -> tuple[int, int]:
             payloads = [server_payload(m, args.gen_tokens) for m in next_messages()]
             return bare_client(server.port, payloads, npl)
 
-        def run_ours() -> int:
+        def run_ours() -> tuple[int, int]:
             results = ours.generate([LLMRequest(messages=m, max_tokens=args.gen_tokens) for m in next_messages()])
             bad = [r.error for r in results if not r.ok]
             if bad:
                 raise RuntimeError(f"OpenAIServing: {bad[:2]}")
-            return sum(r.tokens_out for r in results)
+            return sum(r.tokens_in for r in results), sum(r.tokens_out for r in results)
 
         bare_client(server.port, [server_payload(next_messages()[0], 4)], 1)  # warm-up
         runs: dict[str, list[dict]] = {"bare client": [], "ours": []}
@@ -382,13 +384,14 @@ def server_row(binary: Path, model: Path, args: argparse.Namespace, render, npl:
             sides = [("bare client", run_bare), ("ours", run_ours)]
             for side, run in sides if repeat % 2 == 0 else sides[::-1]:
                 server_cpu0, cpu0, started = process_cpu(server.process.pid), time.process_time(), time.perf_counter()
-                tokens = run()
+                prompt_tokens, tokens = run()
                 wall = time.perf_counter() - started
                 result = {"rate": tokens / wall, "tokens": tokens, "wall": wall,
                           "client_cpu": time.process_time() - cpu0,
                           "server_cpu": process_cpu(server.process.pid) - server_cpu0}
                 runs[side].append(result)
-                print(f"  repeat {repeat + 1} {side:<11} parallel={npl}: {tokens} tokens in {wall:.1f} s = "
+                print(f"  repeat {repeat + 1} {side:<11} parallel={npl}: {prompt_tokens} prompt tokens, "
+                      f"{tokens} generated in {wall:.1f} s = "
                       f"{result['rate']:.1f} t/s (server cpu {result['server_cpu']:.1f} s, client cpu "
                       f"{result['client_cpu']:.2f} s); {load()}", flush=True)
     finally:
@@ -423,6 +426,8 @@ def main() -> None:
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--build-only", action="store_true", help="build (or find) the tools and stop")
     args = parser.parse_args()
+    # On SIGTERM, unwind like Ctrl-C so the batched-bench child and the server are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     began = time.perf_counter()
     binaries = build_tools(tools_dir())
