@@ -18,10 +18,13 @@ at concurrency N a bare client (N threads, ``http.client``, one request each at 
 ``OpenAIServing(max_concurrency=N)`` on the same requests (``ignore_eos`` so both generate
 exactly ``max_tokens``); generated tokens/s for each and the ratio, sides alternating.
 
-The machine may be shared: the load average is printed before each part and at the end.
+The machine may be shared: the load average is printed with every run. The defaults (128-token
+prompts, 64 generated tokens, npl 1 2 4 8, server slots 4, 2 repeats) take about 9 minutes on a
+quiet 2-core machine (estimated from the parts' rates; the first run adds the tools' build, ~15
+minutes); a busy machine stretches that several times over.
 
-    python benchmarks/bench_serving_llamacpp.py [--threads 2] [--prompt-tokens 256]
-        [--gen-tokens 64] [--npl 1 2 4 8] [--server-npl 1 4] [--repeats 2]
+    python benchmarks/bench_serving_llamacpp.py [--threads 2] [--prompt-tokens 128]
+        [--gen-tokens 64] [--npl 1 2 4 8] [--server-npl 4] [--server-rounds 1] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -419,7 +422,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=128, help="PP: tokens per prompt")
     parser.add_argument("--gen-tokens", type=int, default=64, help="TG: generated tokens per sequence")
     parser.add_argument("--npl", type=int, nargs="+", default=[1, 2, 4, 8], help="parallel sequences (part 1)")
-    parser.add_argument("--server-npl", type=int, nargs="*", default=[1, 4], help="server slots (part 2)")
+    parser.add_argument("--server-npl", type=int, nargs="*", default=[4], help="server slots (part 2)")
     parser.add_argument("--server-rounds", type=int, default=1, help="requests per run = slots x rounds")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--n-batch", type=int, default=512, help="batch and micro-batch size, both sides")
