@@ -120,17 +120,19 @@ def fixed_length_messages(render, n_tokens: int, index: int) -> list[dict]:
     lead = LEADS[index % len(LEADS)]
     system = f"{lead} {index}. Answer at length."
 
-    def messages(n_words: int) -> list[dict]:
+    def messages(n_words: int, tail: str = "") -> list[dict]:
         words = " ".join(WORDS[(index + k) % len(WORDS)] for k in range(n_words))
         return [{"role": "system", "content": system},
-                {"role": "user", "content": f"Write a story using these words: {words}"}]
+                {"role": "user", "content": f"Write a story using these words: {words}{tail}"}]
 
     n_words = max(1, n_tokens // 2)
-    for _ in range(40):
-        have = len(render(messages(n_words)))
-        if have == n_tokens:
-            return messages(n_words)
-        n_words = max(1, n_words + (n_tokens - have))
+    for _ in range(8):  # coarse: about one token per word
+        n_words = max(1, n_words + (n_tokens - len(render(messages(n_words)))))
+    # Fine: a word may cost two tokens, so search nearby counts with a short tail.
+    for tail in ("", ".", "!", " now.", " then.", " again!"):
+        for count in sorted(range(max(1, n_words - 4), n_words + 5), key=lambda c: abs(c - n_words)):
+            if len(render(messages(count, tail))) == n_tokens:
+                return messages(count, tail)
     raise RuntimeError(f"could not build a prompt of exactly {n_tokens} tokens")
 
 
