@@ -21,6 +21,8 @@ are constrained with a GBNF grammar from llama-cpp-python's schema converter (th
 The grammar is checked against the unconstrained pick first and run over the whole vocabulary
 only when it rejects it (80x less sampling time than masking every step). Each sequence's KV
 cells are reserved on admission (prompt + max_tokens), so a decode never runs out of cache.
+``Call.extra["ignore_eos"]`` bans end-of-generation tokens so that a sequence generates exactly
+``max_tokens`` (fixed-length runs for benchmarks, as llama.cpp's server ``ignore_eos``).
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ class LlamaEngine:
             bos_token=self._token_text(self.model.token_bos()),
         )
         self._grammars: dict[str, bytes] = {}
+        self._eog_tokens: list[int] | None = None
         self.lock = threading.Lock()  # held by whoever runs a batch (shared by serving objects)
         workers = max(1, int(workers))
         threads_each = max(1, int(n_threads) // workers)
@@ -177,6 +180,8 @@ class LlamaEngine:
             if not grammar:
                 raise ValueError("llama.cpp could not compile the grammar for this JSON schema")
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+        if call.extra.get("ignore_eos"):
+            lc.llama_sampler_chain_add(chain, self._eog_ban())
         if call.temperature <= 0.0:
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
         else:
@@ -186,6 +191,19 @@ class LlamaEngine:
             seed = call.seed if call.seed is not None else random.getrandbits(32)
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain, grammar
+
+    def _eog_ban(self) -> Any:
+        """A logit-bias sampler that rules out every end-of-generation token, so a sequence runs
+        to ``max_tokens`` (``Call.extra["ignore_eos"]``, as llama.cpp's server offers)."""
+        lc = self._llama_cpp
+        if self._eog_tokens is None:
+            n_vocab = lc.llama_vocab_n_tokens(self.vocab)
+            self._eog_tokens = [t for t in range(n_vocab) if lc.llama_vocab_is_eog(self.vocab, t)]
+        biases = (lc.llama_logit_bias * len(self._eog_tokens))()
+        for entry, token in zip(biases, self._eog_tokens):
+            entry.token = token
+            entry.bias = float("-inf")
+        return lc.llama_sampler_init_logit_bias(lc.llama_vocab_n_tokens(self.vocab), len(biases), biases)
 
     def free_samplers(self, seq: _Sequence) -> None:
         self._llama_cpp.llama_sampler_free(seq.sampler)

@@ -79,3 +79,17 @@ def test_stop_strings_and_too_long_prompt(embedded_llm):
     assert stopped.ok and "5" not in stopped.text and "4" in stopped.text
     [too_long] = embedded_llm.chat(["word " * 5000], max_tokens=4)
     assert not too_long.ok and "context" in too_long.error
+
+
+def test_ignore_eos_runs_every_sequence_to_max_tokens(embedded_llm):
+    from dataflow.serving.base import Call
+
+    def call(ignore_eos: bool) -> Call:
+        return Call(messages=[{"role": "user", "content": "Say 'hi' and nothing else."}], schema=None,
+                    temperature=0.0, max_tokens=24, top_p=1.0, seed=None,
+                    extra={"ignore_eos": True} if ignore_eos else {})
+
+    free, forced = embedded_llm.engine.run([call(False), call(True)])
+    assert free.finish_reason == "stop" and free.tokens_out < 24
+    assert forced.finish_reason == "length" and forced.tokens_out == 24
+    assert forced.text.startswith(free.text)  # the same greedy answer, carried on past its end
