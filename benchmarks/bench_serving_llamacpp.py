@@ -236,7 +236,7 @@ def part_embedded(binary: Path, model: Path, args: argparse.Namespace) -> list[d
                             for side in ("llama.cpp", "ours")}} for npl in args.npl]
 
 
-def print_embedded(rows: list[dict]) -> None:
+def print_embedded(rows: list[dict]) -> tuple[str, str, bool]:
     print(f"{'npl':>3} | {'llama.cpp prompt':>16} {'gen':>6} {'e2e':>6} | {'ours prompt':>11} {'gen':>6} "
           f"{'e2e':>6} | {'ratio prompt':>12} {'gen':>5} {'e2e':>5}")
     for row in rows:
@@ -252,6 +252,11 @@ def print_embedded(rows: list[dict]) -> None:
           f"{best['ours']['e2e']:.1f} t/s, ratio {best['ours']['e2e'] / ref_e2e:.2f}; ours at its best "
           f"(npl={ours_best['npl']}) {ours_best['ours']['e2e']:.1f} t/s, ratio to llama.cpp's best "
           f"{ours_best['ours']['e2e'] / ref_e2e:.2f}")
+    per_npl = ", ".join(f"{r['npl']}: {r['ours']['e2e'] / r['llama.cpp']['e2e']:.2f}" for r in rows)
+    ratio = best["ours"]["e2e"] / ref_e2e
+    return ("embedded backend / llama-batched-bench, end-to-end tokens/s",
+            f"{ratio:.2f} at llama.cpp's best setting (npl={best['npl']}: {best['ours']['e2e']:.1f} vs "
+            f"{ref_e2e:.1f} t/s); per npl {per_npl}", ratio >= 0.9)
 
 
 # ---- part 2: llama-server ----------------------------------------------------------------------
@@ -406,7 +411,7 @@ def server_row(binary: Path, model: Path, args: argparse.Namespace, render, npl:
                            for side, values in runs.items()}}
 
 
-def print_server(rows: list[dict]) -> None:
+def print_server(rows: list[dict]) -> tuple[str, str, bool]:
     print(f"{'parallel':>8} | {'bare client t/s':>15} {'client cpu s':>12} | {'ours t/s':>8} {'client cpu s':>12} | "
           f"{'ratio':>5}")
     for row in rows:
@@ -416,6 +421,10 @@ def print_server(rows: list[dict]) -> None:
     best = max(rows, key=lambda r: r["bare client"]["rate"])
     print(f"server's best for a bare client: {best['bare client']['rate']:.1f} t/s at parallel={best['npl']}; "
           f"ours there {best['ours']['rate']:.1f} t/s, ratio {best['ours']['rate'] / best['bare client']['rate']:.2f}")
+    ratio = best["ours"]["rate"] / best["bare client"]["rate"]
+    return ("OpenAI-compatible backend / bare client of llama-server, generated tokens/s",
+            f"{ratio:.2f} at parallel={best['npl']} ({best['ours']['rate']:.1f} vs {best['bare client']['rate']:.1f} t/s)",
+            ratio >= 0.9)
 
 
 def main() -> None:
@@ -449,11 +458,12 @@ def main() -> None:
     print(f"build: {' '.join(CMAKE_FLAGS)} (both sides: llama-cpp-python was built with CMAKE_ARGS="
           f"{os.environ.get('CMAKE_ARGS', '-DGGML_NATIVE=OFF (Makefile)')})")
     render = None
+    summary = []
     if not args.skip_embedded:
         print(f"\n== part 1: llama-batched-bench vs EmbeddedServing, npl {args.npl}; {load()}", flush=True)
         rows = part_embedded(binaries["llama-batched-bench"], model, args)
         print(f"\nembedded, tokens/s (medians; end to end = generated tokens / whole time); {load()}")
-        print_embedded(rows)
+        summary.append(print_embedded(rows))
     if args.server_npl:
         from dataflow.serving.embedded import LlamaEngine
 
@@ -466,8 +476,9 @@ def main() -> None:
         finally:
             engine.close()
         print(f"\nOpenAI-compatible, generated tokens/s (medians); {load()}")
-        print_server(rows)
+        summary.append(print_server(rows))
     print(f"\ntotal {time.perf_counter() - began:.0f} s; {load()}")
+    print("RESULT " + json.dumps({"summary": summary}))
 
 
 if __name__ == "__main__":
