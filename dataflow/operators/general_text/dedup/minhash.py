@@ -67,7 +67,7 @@ class MinHashDeduplicateFilter(ClusterDedup):
     copies at J >= 0.8, merges ~10% of pairs at J < 0.7 (rather than ~85% unverified) and no unrelated
     documents. Set ``verify_threshold=threshold`` for fewer merges below the threshold (then recall at
     the threshold drops to ~65%), or raise ``num_perm`` for a sharper estimate at a higher cost.
-    Character shingles (the reference's choice) see small edits; word shingles are ~3x faster but one
+    Character shingles (the reference's choice) see small edits; word shingles are ~2x faster but one
     changed character alters ``ngram`` shingles.
     """
 
