@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from dataflow.core.fileio import detect_format
 from dataflow.core.ingest import ingest
 from dataflow.core.plan import CompiledPlan, Segment, Step
 from dataflow.core.resources import ResourceSpec, resource_kind
-from dataflow.core.results import write_output, write_rejects
+from dataflow.core.results import OutputStream, write_rejects
 from dataflow.core.summary import build_summary
 from dataflow.core.tasks import (
     USER_OPS_PACKAGE,
@@ -154,30 +155,63 @@ class Engine:
     def _run(self, started: float) -> dict[str, Any]:
         layout = self.layout
         layout.emit("run_started", run_id=self.run_id, steps=[{"index": r.index, "op": r.name} for r in self.refs])
+        events_offset = layout.events.stat().st_size if layout.events.exists() else 0
+        segments = self.plan.segments
+        # The first segment's chunk tasks start as ingest writes their chunks (when they can: see
+        # _streams_from_ingest), so the workers process while the driver still reads the input.
+        early: dict[int, Future] = {}
+        on_chunk = None
+        if segments and self._streams_from_ingest(segments[0]):
+            first_refs = self._segment_refs(segments[0])
+            first_end = first_refs[-1]
+            first_end_dir = layout.step_dir(first_end.index, first_end.name, first_end.fingerprint)
+
+            def on_chunk(k: int) -> None:
+                if layout.read_step_marker(first_end_dir, k) is None:
+                    early[k] = self.executor.submit(run_chunk_task, self._chunk_task(segments[0], k, len(first_refs), None))
+
         t0 = time.perf_counter()
-        n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
-                          chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input)
+        try:
+            n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
+                              chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
+                              on_bad_input=self.on_bad_input, on_chunk=on_chunk)
+        except BaseException:
+            for future in early.values():
+                future.cancel()
+            raise
         layout.emit("ingested", chunks=n_chunks, seconds=round(time.perf_counter() - t0, 4))
         last = self.refs[-1] if self.refs else None
         done_before = n_chunks if last is None else sum(
-            layout.read_step_marker(layout.step_dir(last.index, last.name, last.fingerprint), k) is not None
-            for k in range(n_chunks))
+            k not in early and layout.read_step_marker(layout.step_dir(last.index, last.name, last.fingerprint), k)
+            is not None for k in range(n_chunks))
         decisions: dict[int, Any] = {}
-        with StepProgress(self, n_chunks):
-            for segment in self.plan.segments:
-                decision_path = None
-                if segment.barrier is not None:
-                    decision_path, decisions[segment.barrier.index] = self._decide(segment, n_chunks)
-                refs = self._segment_refs(segment)
-                end = refs[-1]
-                end_dir = layout.step_dir(end.index, end.name, end.fingerprint)
-                todo = [k for k in range(n_chunks) if layout.read_step_marker(end_dir, k) is None]
-                layout.emit("segment_started", segment=segment.index, steps=[r.index for r in refs],
-                            chunks=n_chunks, cached=n_chunks - len(todo))
-                self._run_segment(segment, todo, decision_path)
-                self.executor.segment_done()
-        t0 = time.perf_counter()
-        rows_out = write_output(self.output_path, [self._final_chunk(k) for k in range(n_chunks)])
+        output = OutputStream(self.output_path, [self._final_chunk(k) for k in range(n_chunks)])
+        try:
+            with StepProgress(self, n_chunks, events_offset):
+                for segment in segments:
+                    decision_path = None
+                    if segment.barrier is not None:
+                        decision_path, decisions[segment.barrier.index] = self._decide(segment, n_chunks)
+                    refs = self._segment_refs(segment)
+                    end = refs[-1]
+                    end_dir = layout.step_dir(end.index, end.name, end.fingerprint)
+                    submitted = early if segment is segments[0] else {}
+                    todo = [k for k in range(n_chunks)
+                            if k in submitted or layout.read_step_marker(end_dir, k) is None]
+                    layout.emit("segment_started", segment=segment.index, steps=[r.index for r in refs],
+                                chunks=n_chunks, cached=n_chunks - len(todo))
+                    chunk_done = None
+                    if segment is segments[-1]:  # the final chunks: the output is written as they complete
+                        chunk_done = output.chunk_done
+                        for k in sorted(set(range(n_chunks)) - set(todo)):
+                            output.mark_done(k)
+                    self._run_segment(segment, todo, decision_path, submitted, chunk_done)
+                    self.executor.segment_done()
+            t0 = time.perf_counter()
+            rows_out = output.finish()
+        except BaseException:
+            output.discard()
+            raise
         n_rejects = write_rejects(layout, n_chunks, self.refs)
         layout.emit("output_written", rows=rows_out, rejected=n_rejects, seconds=round(time.perf_counter() - t0, 4))
         meta = {"input": str(self.input_path), "output": str(self.output_path) if self.output_path else None,
@@ -201,18 +235,40 @@ class Engine:
         last = self.refs[-1]
         return self.layout.step_file(self.layout.step_dir(last.index, last.name, last.fingerprint), k)
 
-    def _run_segment(self, segment: Segment, todo: list[int], decision_path: str | None) -> None:
-        refs = self._segment_refs(segment)
+    def _streams_from_ingest(self, segment: Segment) -> bool:
+        """Whether ``segment`` (the first) may start on each chunk as ingest writes it: it opens with no
+        barrier (whose scan needs every chunk first), all its steps run in the workers (one task per chunk,
+        nothing the driver must run between ingest's chunks) and there are workers to run them."""
         groups = self._groups(segment)
+        return segment.barrier is None and len(groups) == 1 and not groups[0][1] and self.executor.workers > 1
+
+    def _chunk_task(self, segment: Segment, k: int, stop: int, decision_path: str | None) -> ChunkTask:
+        """The task bringing chunk ``k`` through the segment's steps ``[:stop]``."""
+        refs = self._segment_refs(segment)
         specs = {kind: spec for ref in refs for kind, spec in self._specs(ref).items()}
+        return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs, decision_path)
+
+    def _run_segment(self, segment: Segment, todo: list[int], decision_path: str | None,
+                     submitted: dict[int, Future], chunk_done: Callable[[int], None] | None) -> None:
+        """Bring every chunk of ``todo`` through the segment. ``submitted``: tasks already running for some
+        of them (the whole segment's); ``chunk_done(k)``: called, in chunk order for a segment that is one
+        task per chunk, as each chunk completes the segment."""
+        groups = self._groups(segment)
 
         def task(k: int, group: int) -> ChunkTask:
-            return ChunkTask(self.layout, self.run_id, refs, groups[group][0], k, self._input_dir(segment), specs,
-                             decision_path)
+            return self._chunk_task(segment, k, groups[group][0], decision_path)
 
         if len(groups) == 1 and not groups[0][1]:
-            for _ in self.executor.map(run_chunk_task, [task(k, 0) for k in todo]):
-                pass
+            futures = [submitted[k] if k in submitted else self.executor.submit(run_chunk_task, task(k, 0))
+                       for k in todo]
+            try:
+                for k, future in zip(todo, futures):  # in chunk order, as the output is written
+                    future.result()
+                    if chunk_done is not None:
+                        chunk_done(k)
+            finally:
+                for future in futures:
+                    future.cancel()
             return
         # A pipeline over chunks: each chunk goes through the groups in order; worker groups are queued on
         # the executor at once, driver groups run here one at a time, lowest chunk first. While the driver
@@ -231,6 +287,8 @@ class Engine:
 
         def finished(k: int) -> None:
             stage[k] += 1
+            if stage[k] == len(groups) and chunk_done is not None:
+                chunk_done(k)
             launch(k)
 
         try:
@@ -312,15 +370,16 @@ class StepProgress:
     moves whichever process ran the chunk). Shown only on a terminal, or when asked for, and only for
     runs of more than one chunk."""
 
-    def __init__(self, engine: Engine, n_chunks: int) -> None:
-        self.engine, self.n_chunks = engine, n_chunks
+    def __init__(self, engine: Engine, n_chunks: int, offset: int) -> None:
+        """``offset``: where this run's events start in the log (before ingest, whose chunks may already go
+        through the first segment's steps)."""
+        self.engine, self.n_chunks, self._offset = engine, n_chunks, offset
         enabled = engine.progress if engine.progress is not None else _is_terminal()
         self.enabled = bool(enabled) and n_chunks > 1 and bool(engine.refs)
         self._stop = threading.Event()
 
     def __enter__(self) -> StepProgress:
         if self.enabled:
-            self._offset = self.engine.layout.events.stat().st_size if self.engine.layout.events.exists() else 0
             self._reader = threading.Thread(target=self._follow, daemon=True)
             self._reader.start()
         return self
@@ -331,6 +390,7 @@ class StepProgress:
         from dataflow.core.cache import follow_events
 
         bars: dict[int, Any] = {}
+        early: dict[int, int] = {}  # steps done before their segment started (the first, during ingest)
         names = {r.index: r.name for r in self.engine.refs}
         offset = self._offset
         while True:
@@ -340,10 +400,12 @@ class StepProgress:
                 if event["event"] == "segment_started":
                     for bar in bars.values():
                         bar.close()
-                    bars = {i: tqdm(total=self.n_chunks, initial=event["cached"], unit="chunk",
+                    bars = {i: tqdm(total=self.n_chunks, initial=event["cached"] + early.pop(i, 0), unit="chunk",
                                     desc=f"{i:>2} {names[i]}", leave=False) for i in event["steps"]}
                 elif event["event"] == "step_done" and event["step"] in bars:
                     bars[event["step"]].update(1)
+                elif event["event"] == "step_done":
+                    early[event["step"]] = early.get(event["step"], 0) + 1
             if stopping:
                 break
             self._stop.wait(0.2)

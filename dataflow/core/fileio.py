@@ -788,6 +788,14 @@ class OutputWriter:
         os.replace(self.tmp, self.path)
         return self.path
 
+    def discard(self) -> None:
+        """Close and remove the temporary file, leaving ``path`` as it was."""
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self._fh is not None:
+            self._fh.close()
+        self.tmp.unlink(missing_ok=True)
+
 
 def _pandas_metadata(first: Any, schema: Any) -> dict[bytes, bytes]:
     """The first chunk's schema metadata, where a column's pandas dtype is said only if that chunk's Arrow

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,11 @@ from dataflow.core.fileio import (
 
 
 def ingest(layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, Column], *, chunk_size: int,
-           chunk_bytes: int, on_bad_input: str) -> int:
-    """Ingest ``input_path`` (once; later calls read the count); returns the number of chunks."""
+           chunk_bytes: int, on_bad_input: str, on_chunk: Callable[[int], None] | None = None) -> int:
+    """Ingest ``input_path`` (once; later calls read the count); returns the number of chunks.
+
+    ``on_chunk(k)`` is called as soon as chunk ``k`` is complete in the cache (its marker written), for the
+    chunks this call writes only, so the engine can start processing it while ingest goes on."""
     done = read_json(layout.ingest_done)
     if done is not None:
         return done["chunks"]
@@ -42,7 +46,7 @@ def ingest(layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, 
     while (marker := read_json(layout.ingest_marker(k))) is not None:
         start = marker["end"]
         k += 1
-    chunks = _Chunks(layout, input_path, fmt, required, chunk_size, chunk_bytes, on_bad_input, k, start)
+    chunks = _Chunks(layout, input_path, fmt, required, chunk_size, chunk_bytes, on_bad_input, k, start, on_chunk)
     if fmt == "jsonl":
         _ingest_jsonl(chunks, input_path, start)
     else:
@@ -75,9 +79,11 @@ class _Chunks:
     """Gathers validated records (or whole parsed blocks) into chunks and writes each as it closes."""
 
     def __init__(self, layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, Column],
-                 chunk_size: int, chunk_bytes: int, on_bad_input: str, k: int, start: int) -> None:
+                 chunk_size: int, chunk_bytes: int, on_bad_input: str, k: int, start: int,
+                 on_chunk: Callable[[int], None] | None = None) -> None:
         self.layout, self.input_path, self.fmt, self.required = layout, input_path, fmt, required
         self.chunk_size, self.chunk_bytes, self.on_bad_input = chunk_size, chunk_bytes, on_bad_input
+        self.on_chunk = on_chunk
         self.unit = row_unit(fmt)
         self.k, self.start = k, start
         self._reset()
@@ -126,6 +132,8 @@ class _Chunks:
     def _close(self, frame: pd.DataFrame) -> None:
         self.start += self.seen
         _write_chunk(self.layout, self.k, self.required, frame, self.rejects, end=self.start)
+        if self.on_chunk is not None:
+            self.on_chunk(self.k)
         self.k += 1
         self._reset()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dataflow.core.bindings import REJECT_REASON, ROW_ID
 from dataflow.core.cache import CacheLayout
-from dataflow.core.fileio import frame_to_records, read_frame, write_chunks
+from dataflow.core.fileio import OutputWriter, detect_format, frame_to_records, read_frame, write_chunks
 
 
 def write_output(output_path: Path | None, chunk_paths: list[Path]) -> int:
@@ -19,6 +19,64 @@ def write_output(output_path: Path | None, chunk_paths: list[Path]) -> int:
 
         return sum(pq.read_metadata(p).num_rows for p in chunk_paths)
     return write_chunks(output_path, chunk_paths)
+
+
+class OutputStream:
+    """The output file written while the last segment still runs: each final chunk is appended, in chunk
+    order, as soon as it and every chunk before it are done, so the driver writes while the workers work.
+
+    The rows go to the writer's temporary file, moved into place by :meth:`finish`: a run stopped before
+    that leaves the output as it was, and a resumed run writes it again from the cached chunks. Formats
+    that need every chunk before the first row (csv's header, parquet's schema), a run without an output
+    file and an output name of unknown format are written by :meth:`finish`, as :func:`write_output` does.
+    """
+
+    def __init__(self, output_path: Path | None, chunk_paths: list[Path]) -> None:
+        self.output_path, self.chunk_paths = output_path, chunk_paths
+        self._done = [False] * len(chunk_paths)
+        self._next = 0  # chunks before it are written
+        self._writer: OutputWriter | None = None
+        try:
+            streamed = output_path is not None and detect_format(output_path) not in ("csv", "parquet")
+        except ValueError:  # raised where write_output raises it, after the run
+            streamed = False
+        self.streamed = streamed
+
+    def mark_done(self, k: int) -> None:
+        """Chunk ``k``'s final file is complete (cached before), to be written with the next chunk that
+        completes, so nothing delays starting the others."""
+        self._done[k] = True
+
+    def chunk_done(self, k: int) -> None:
+        """Chunk ``k``'s final file is complete: write it, and the chunks after it that are complete too,
+        once every chunk before it is written."""
+        self._done[k] = True
+        if not self.streamed:
+            return
+        while self._next < len(self.chunk_paths) and self._done[self._next]:
+            if self._writer is None:
+                assert self.output_path is not None
+                self._writer = OutputWriter(self.output_path)
+            self._writer.write(read_frame(self.chunk_paths[self._next]))
+            self._next += 1
+
+    def finish(self) -> int:
+        """Write what is left (every chunk is complete by now), move the file into place; returns the rows."""
+        if not self.streamed:
+            return write_output(self.output_path, self.chunk_paths)
+        for k in range(self._next, len(self.chunk_paths)):
+            self.chunk_done(k)
+        if self._writer is None:  # no chunks: the writer still leaves a valid, empty file
+            assert self.output_path is not None
+            self._writer = OutputWriter(self.output_path)
+        self._writer.close()
+        return self._writer.rows
+
+    def discard(self) -> None:
+        """Remove the partial temporary file of a run that failed."""
+        if self._writer is not None:
+            self._writer.discard()
+            self._writer = None
 
 
 def write_rejects(layout: CacheLayout, n_chunks: int, steps: list) -> int:

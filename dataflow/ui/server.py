@@ -237,10 +237,10 @@ class UIApp:
                 steps = {s["index"]: {"index": s["index"], "op": s["op"], "done": 0} for s in e["steps"]}
             elif e["event"] == "ingested":
                 chunks = e["chunks"]
-            elif e["event"] == "segment_started":
+            elif e["event"] == "segment_started":  # the first segment's chunks may finish steps before it
                 for i in e["steps"]:
                     if i in steps:
-                        steps[i]["done"] = e["cached"]
+                        steps[i]["done"] += e["cached"]
             elif e["event"] == "step_done" and e["step"] in steps:
                 steps[e["step"]]["done"] += 1
         completed = any(e["event"] == "run_completed" for e in events)
