@@ -21,6 +21,7 @@ Outputs (``.jsonl``, ``.json``, ``.csv``, ``.parquet``) hold what the rows hold:
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import io
 import json
@@ -701,6 +702,21 @@ def json_rows(frame: pd.DataFrame, sep: str = "\n") -> str | None:
     return sep.encode().join([template % row for row in zip(*columns)]).decode()
 
 
+def _remove_orphaned_temporaries(path: Path) -> None:
+    """Delete ``.<name>.<pid>.tmp`` files next to ``path`` left by a writer whose process is gone (a run
+    killed while streaming its output); a live writer's file, another run's, stays."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # alive (another user's process): not ours to touch
+            pass
+
+
 class OutputWriter:
     """Writes the pipeline's output chunk by chunk to a temporary file, then moves it into place."""
 
@@ -713,6 +729,7 @@ class OutputWriter:
         self.fmt = fmt or detect_format(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        _remove_orphaned_temporaries(self.path)
         self.rows = 0
         self._fh: Any = None
         self._parquet: Any = None

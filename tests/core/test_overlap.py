@@ -124,3 +124,23 @@ def test_a_failed_run_leaves_the_previous_output_and_no_temporary_file(tmp_path)
         Rules(inp, out, explode=True, cache_dir=tmp_path / "c", chunk_size=30, workers=2).run()
     assert out.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "in.jsonl", "out.jsonl"]
+
+
+def test_a_killed_writers_temporary_output_is_removed_by_the_next_writer(tmp_path):
+    """A run killed while streaming its output leaves .<name>.<pid>.tmp; the next writer of that output
+    deletes it when its process is gone, and leaves a live process's file alone."""
+    import os
+    import subprocess
+    import sys
+
+    from dataflow.core.fileio import OutputWriter
+
+    out = tmp_path / "out.jsonl"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = tmp_path / f".out.jsonl.{dead}.tmp"
+    orphan.write_text("partial\n")
+    live = tmp_path / f".out.jsonl.{os.getppid()}.tmp"
+    live.write_text("someone else's\n")
+    OutputWriter(out)
+    assert not orphan.exists() and live.exists()
