@@ -217,8 +217,8 @@ def main() -> None:
     missed = [(truths[k], first_copy + k) for k, s in enumerate(sources) if cluster[first_copy + k] != cluster[s]]
     for truth, row in missed:
         print(f"  missed: planted copy {row}, true Jaccard {truth:.3f}")
-    peers = {name: (docs / seconds, found) for name, docs, seconds, found in rows[1:]}
-    print("RESULT " + json.dumps({"ours_docs_per_s_core": ours_rate, "ours_found": rows[0][3], "planted": PLANTED,
+    peers = {name: (docs / seconds, None if found is None else int(found)) for name, docs, seconds, found in rows[1:]}
+    print("RESULT " + json.dumps({"ours_docs_per_s_core": ours_rate, "ours_found": int(rows[0][3]), "planted": PLANTED,
                                   "identical_to_numpy": identical, "peers": peers}))
     sys.stdout.flush()
 
