@@ -101,7 +101,7 @@ def ours(texts: list[str]) -> np.ndarray:
                                  threshold=default_verify_threshold(THRESHOLD, NUM_PERM))
 
 
-def rensa_per_document(texts: list[str], normalised: list[str]):
+def rensa_per_document(normalised: list[str]):
     from rensa import RMinHash, RMinHashLSH
 
     lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
@@ -182,7 +182,7 @@ def main() -> None:
         print("rensa not installed: skipped (pip install rensa==0.5.0, or make bench)")
     else:
         normalised, norm_seconds = cpu_timed(lambda: dk.normalize_for_hash(texts))
-        (lsh, sketches), seconds = cpu_timed(lambda: rensa_per_document(texts, normalised))
+        (lsh, sketches), seconds = cpu_timed(lambda: rensa_per_document(normalised))
         found = sum(s in lsh.query(sketches[first_copy + k]) for k, s in enumerate(sources))
         rows.append(("rensa, per document (RMinHash.update)", n, norm_seconds + seconds, found))
         flags, seconds = cpu_timed(lambda: rensa_batch(texts))

@@ -60,13 +60,13 @@ def minhash_signatures(
     """
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1, got {num_perm}")
+    if ngram < 1:
+        raise ValueError(f"ngram must be >= 1, got {ngram}")
     a, b = _permutation_params(num_perm, seed)
     signatures = np.full((len(texts), num_perm), EMPTY_SIGNATURE_VALUE, dtype=np.uint32)
     compiled = _compiled.kernels()
+    a32, b32 = a.astype(np.uint32), b.astype(np.uint32)  # the compiled kernels take them as uint32
     if compiled is not None and tokenize == "char":  # hashes each shingle in the loop: no span arrays
-        if ngram < 1:
-            raise ValueError(f"ngram must be >= 1, got {ngram}")
-        a32, b32 = a.astype(np.uint32), b.astype(np.uint32)
         for start, stop, codepoints, offsets in _normalized_chunks(texts, normalize):
             compiled.minhash_chars(codepoints, offsets, ngram, a32, b32, signatures[start:stop])
         return signatures
@@ -75,8 +75,7 @@ def minhash_signatures(
         if compiled is not None:
             run_start, docs = _segments(shingle_doc)
             bounds = np.append(run_start, reduced.size)
-            compiled.minhash_runs(reduced.astype(np.uint32), bounds, docs, a.astype(np.uint32),
-                                  b.astype(np.uint32), signatures[start:stop])
+            compiled.minhash_runs(reduced.astype(np.uint32), bounds, docs, a32, b32, signatures[start:stop])
         else:
             _minhash_numpy(reduced, shingle_doc, a, b, signatures[start:stop])
     return signatures
