@@ -54,10 +54,11 @@ def step_ref(step: Step) -> StepRef:
     op = step.op
     cls = type(op)
     portable = "<locals>" not in cls.__qualname__ and cls.__module__ != "__main__"
+    forkable = True
     for kind in op.resources:  # an operator built with its own instance (llm_serving=...) stays here
         param = resource_kind(kind).param
         if param and getattr(op, param, None) is not None:
-            portable = False
+            portable = forkable = False
     params = op.params
     if portable:
         try:
@@ -68,7 +69,8 @@ def step_ref(step: Step) -> StepRef:
     if module.startswith(USER_OPS_PACKAGE):  # an operator file named in a spec: a worker loads the same file
         module = getattr(sys.modules.get(module), "__file__", None) or module
     return StepRef(step.index, step.name, f"{module}:{cls.__qualname__}", params if portable else {},
-                   dict(step.bindings), step.fingerprint, tuple(op.resources), step.is_barrier, portable, op.cost)
+                   dict(step.bindings), step.fingerprint, tuple(op.resources), step.is_barrier, portable,
+                   forkable, op.cost)
 
 
 class Engine:
@@ -97,7 +99,9 @@ class Engine:
 
     # ------------------------------------------------------------------ placement
     def _in_driver(self, ref: StepRef) -> bool:
-        if not ref.portable:
+        # An operator defined in the user's script (or with a lambda among its params) cannot be rebuilt
+        # elsewhere, but a worker forked from the driver holds the driver's own object already.
+        if not ref.portable and not (ref.forkable and self.executor.forks_driver):
             return True
         if not ref.resources:
             return False

@@ -23,6 +23,10 @@ class Executor(ABC):
     #: Whether steps that use resources (a model) may run in the executor's workers. A local pool keeps
     #: them in the driver, where one model serves every chunk; a cluster places them in actor pools.
     runs_resources: bool = False
+    #: Whether the workers are forked from the driver after the run registered its operator objects
+    #: (:func:`~dataflow.core.tasks.register_local_operator`): they can then run operators no other
+    #: process could rebuild, such as a class defined in the user's script.
+    forks_driver: bool = False
 
     @property
     def workers(self) -> int:

@@ -40,6 +40,9 @@ class StepRef:
     resources: tuple[str, ...] = ()
     is_barrier: bool = False
     portable: bool = True  # False: the operator exists only in the driver (a local class, its own model)
+    #: A worker forked from the driver may run it with the driver's own object (registered before the fork),
+    #: importable or not; False when it holds a resource instance of its own (a model, a client).
+    forkable: bool = True
     cost: Cost = Cost()  # what one instance needs, for an executor that places work by it
 
     @property

@@ -86,6 +86,10 @@ class LocalExecutor(Executor):
     def workers(self) -> int:
         return self._workers
 
+    @property
+    def forks_driver(self) -> bool:  # type: ignore[override]
+        return self.start_method == "fork" and self._workers > 1
+
     def start(self) -> None:
         if self._pool is not None or self._workers <= 1:
             return

@@ -143,3 +143,34 @@ def test_an_operator_file_named_in_a_spec_runs_in_spawned_workers(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["text"].split()[:2] for r in rows] == [["ROW", str(i)] for i in range(6)]
     assert all(int(r["text"].split()[2]) != os.getpid() for r in rows)  # computed in the workers
+
+
+def test_an_operator_defined_in_the_script_runs_in_forked_workers(tmp_path):
+    """A class no other process can import (defined in a function, or in ``__main__``) still runs in the
+    forked pool's workers, which hold the driver's object; a spawned pool runs it in the driver."""
+    from dataflow.core.operator import InputColumn, Refiner
+
+    class TagWithPid(Refiner):
+        input_key = InputColumn("text")
+
+        def refine_text(self, text):
+            return f"{text} {os.getpid()}"
+
+    class Run(Pipeline):
+        def __init__(self, inp, out, **kw):
+            super().__init__(inp, out, chunk_size=2, **kw)
+            self.tag = TagWithPid()
+
+        def forward(self):
+            self.tag.run(self.storage, input_key="text")
+
+    (tmp_path / "in.jsonl").write_text("".join(f'{{"text": "row {i}"}}\n' for i in range(8)))
+    for executor, elsewhere in (("local", True), ("spawn", False)):
+        out = tmp_path / f"{executor}.jsonl"
+        pipe = Run(tmp_path / "in.jsonl", out, cache_dir=tmp_path / f"cache-{executor}", workers=2)
+        pipe.executor = executor
+        pipe.run()
+        rows = [json.loads(line)["text"].split() for line in out.read_text().splitlines()]
+        assert [r[:2] for r in rows] == [["row", str(i)] for i in range(8)]
+        pids = {int(r[2]) for r in rows}
+        assert (os.getpid() not in pids) == elsewhere, (executor, pids)
