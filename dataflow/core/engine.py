@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from dataflow.core.cache import CacheLayout, atomic_json, dump_pickle, load_pick
 from dataflow.core.errors import BadInputError
 from dataflow.core.executor import Executor, SerialExecutor
 from dataflow.core.fileio import detect_format
-from dataflow.core.ingest import ingest
+from dataflow.core.ingest import JsonlPart, finish_parts, ingest, jsonl_parts
 from dataflow.core.plan import CompiledPlan, Segment, Step
 from dataflow.core.resources import ResourceSpec, resource_kind
 from dataflow.core.results import OutputStream, write_rejects
@@ -40,10 +41,12 @@ from dataflow.core.summary import build_summary
 from dataflow.core.tasks import (
     USER_OPS_PACKAGE,
     ChunkTask,
+    IngestTask,
     ScanTask,
     StepRef,
     register_local_operator,
     run_chunk_task,
+    run_ingest_task,
     run_scan_task,
     teardown_worker,
 )
@@ -179,10 +182,16 @@ class Engine:
                     early[k] = self.executor.submit(run_chunk_task, self._chunk_task(segments[0], k, len(first_refs), None))
 
         t0 = time.perf_counter()
+        parts = jsonl_parts(layout, self.input_path, self.input_format, self.plan.required,
+                            chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input)
         try:
-            n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
-                              chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
-                              on_bad_input=self.on_bad_input, on_chunk=on_chunk)
+            if parts is not None:
+                n_chunks = len(parts)
+                self._ingest_parts(parts, early, on_chunk)
+            else:
+                n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
+                                  chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
+                                  on_bad_input=self.on_bad_input, on_chunk=on_chunk)
         except BaseException:
             for future in early.values():
                 future.cancel()
@@ -214,6 +223,8 @@ class Engine:
                         for k in sorted(set(range(n_chunks)) - set(todo)):
                             output.mark_done(k)
                     self._run_segment(segment, todo, decision_path, submitted, chunk_done)
+                    if parts is not None and segment is segments[0] and early:  # its tasks ingested
+                        finish_parts(layout, parts)
                     self.executor.segment_done()
             t0 = time.perf_counter()
             rows_out = output.finish()
@@ -236,6 +247,34 @@ class Engine:
         layout.emit("run_completed", run_id=self.run_id, rows_out=rows_out, rejected=n_rejects)
         self.prune()
         return summary
+
+    def _ingest_parts(self, parts: list[JsonlPart], early: dict[int, Future],
+                      on_chunk: Callable[[int], None] | None) -> None:
+        """Ingest a jsonl input part by part. Workers that see the driver's files parse the parts: as the
+        first thing of each chunk's task when the first segment streams from ingest (``early`` gets those
+        tasks; the ingest is marked complete after that segment), else in one map. Other executors'
+        parts are parsed here, each chunk handed to ``on_chunk`` as it is written, like :func:`ingest`."""
+        layout = self.layout
+        if on_chunk is not None and self.executor.forks_driver:
+            first = self.plan.segments[0]
+            refs = self._segment_refs(first)
+            end_dir = layout.step_dir(refs[-1].index, refs[-1].name, refs[-1].fingerprint)
+            for part in parts:
+                if layout.read_step_marker(end_dir, part.k) is None:
+                    task = replace(self._chunk_task(first, part.k, len(refs), None), ingest=part)
+                    early[part.k] = self.executor.submit(run_chunk_task, task)
+            if not early:
+                finish_parts(layout, parts)
+            return
+        tasks = [IngestTask(layout, part) for part in parts]
+        if self.executor.forks_driver:
+            list(self.executor.map(run_ingest_task, tasks))
+        else:
+            for task in tasks:
+                run_ingest_task(task)
+                if on_chunk is not None:
+                    on_chunk(task.part.k)
+        finish_parts(layout, parts)
 
     def _final_chunk(self, k: int) -> Path:
         if not self.refs:

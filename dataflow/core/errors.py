@@ -48,6 +48,13 @@ class BadInputError(DataflowError):
         col = f", column '{column}'" if column else ""
         super().__init__(f"{path}: {unit} {row}{col}: {message}")
 
+    def __reduce__(self):  # raised in a worker (ingest of a part), re-raised in the driver
+        return (_bad_input, (self.path, self.row, self.reason, self.column, self.unit))
+
+
+def _bad_input(path: str, row: int, message: str, column: str | None, unit: str) -> BadInputError:
+    return BadInputError(path, row, message, column=column, unit=unit)
+
 
 class StepError(DataflowError):
     """An operator failed on a whole chunk: a bug or a misconfiguration rather than a bad row."""

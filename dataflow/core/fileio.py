@@ -424,7 +424,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     meta[_JSON_COLUMNS_KEY] = json.dumps(json_cols).encode()
     table = table.replace_schema_metadata(meta)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd" if len(frame) > 2000 else "snappy")
+    pq.write_table(table, tmp, compression="snappy")
     os.replace(tmp, path)
 
 

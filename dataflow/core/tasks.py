@@ -23,6 +23,7 @@ from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
 from dataflow.core.chunk_runner import ChunkStep, Deferred, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
 from dataflow.core.fileio import read_frame
+from dataflow.core.ingest import JsonlPart
 from dataflow.core.operator import Cost, Operator
 from dataflow.core.resources import ResourcePool, ResourceSpec
 
@@ -145,6 +146,20 @@ class ChunkTask:
     input_dir: str | None  # the previous segment's last step directory; None: the ingested input
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     decision: str | None = None  # the barrier's decision file, when the segment opens with one
+    ingest: JsonlPart | None = None  # the chunk's input lines, ingested first (when not done yet)
+
+
+@dataclass(frozen=True)
+class IngestTask:
+    """Ingest one part of a jsonl input (see :mod:`dataflow.core.ingest`)."""
+
+    layout: CacheLayout
+    part: JsonlPart
+
+
+def run_ingest_task(task: IngestTask) -> bool:
+    """Ingest the part; returns False when its chunk was there already."""
+    return task.part.ingest(task.layout) is not None
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,8 @@ def _decision(path: str | None) -> Any:
 def run_chunk_task(task: ChunkTask) -> bool:
     """Run the task; returns False when everything it asks for was already cached."""
     layout = task.layout
+    if task.ingest is not None:
+        task.ingest.ingest(layout)
     refs = task.steps[:task.stop]
     dirs = [layout.step_dir(r.index, r.name, r.fingerprint) for r in refs]
     markers = [layout.read_step_marker(d, task.chunk) for d in dirs]

@@ -183,19 +183,25 @@ def test_chunks_also_close_by_input_bytes_and_resume_exactly(tmp_path):
     summary = pipe.run()
     assert summary["chunks"] > 5  # by bytes, not by the 1,000-row limit
     markers = sorted((tmp_path / "c" / "ingest").glob("*/chunk-*.json"))
-    ends = [json.loads(m.read_text())["end"] for m in markers]
-    assert ends == sorted(ends) and ends[-1] == 300
+    # A jsonl input is cut into parts of raw lines: contiguous byte ranges covering the file.
+    ranges = [json.loads(m.read_text())["bytes"] for m in markers]
+    assert ranges[0][0] == 0 and ranges[-1][1] == inp.stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert all(b - a <= 20_000 + 1_000 for a, b in ranges)
     assert read_jsonl(tmp_path / "o.jsonl") == eager(data)
-    # Losing the last ingest chunks (a crash mid-ingest) continues from the last complete one.
+    # Losing the last ingest chunks (a crash mid-ingest) ingests those again, and only those.
     ingest = markers[0].parent
     (ingest / "done.json").unlink()
     for m in markers[3:]:
         m.unlink()
+    kept = {m: m.stat().st_mtime_ns for m in markers[:3]}
     shutil.rmtree(tmp_path / "c" / "steps")
     again = Demo(inp, tmp_path / "o2.jsonl", cache_dir=tmp_path / "c", chunk_size=1000)
     again.chunk_bytes = 20_000
     again.run()
     assert read_jsonl(tmp_path / "o2.jsonl") == eager(data)
+    assert {m: m.stat().st_mtime_ns for m in markers[:3]} == kept
+    assert [json.loads(m.read_text())["bytes"] for m in markers] == ranges
 
 
 @pytest.mark.parametrize("lines", [[], ['{"text": 1}', '{"text": 2}']], ids=["empty", "every-row-bad"])

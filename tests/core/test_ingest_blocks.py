@@ -96,3 +96,58 @@ def test_resume_skips_the_records_already_ingested(tmp_path):
     assert got == [(3, '{"text": "b"}\n', None), (5, '{"text": "c"}\n', None)]
     assert [(r.number, r.record) for r in fileio.iter_records(path, "jsonl", start=1)] == [
         (3, {"text": "b"}), (5, {"text": "c"})]
+
+
+def ingest_parts(tmp_path, name, data: bytes, **kw):
+    path = tmp_path / f"{name}.jsonl"
+    path.write_bytes(data)
+    layout = CacheLayout(tmp_path / name, "fp")
+    parts = ingest.jsonl_parts(layout, path, "jsonl", TEXT, **kw)
+    for part in parts:
+        part.ingest(layout)
+    return layout, parts
+
+
+def rows_and_rejects(layout, n):
+    frames = [read_frame(layout.ingest_chunk(k)) for k in range(n)]
+    rows = [r for f in frames for r in fileio.frame_to_records(f, internal=True)]
+    rejects = [json.loads(line) for k in range(n) if layout.ingest_rejects(k).exists()
+               for line in layout.ingest_rejects(k).read_text().splitlines()]
+    return rows, rejects
+
+
+@pytest.mark.parametrize("chunk_size,chunk_bytes", [(4, 1 << 20), (100, 60), (1000, 1 << 20)])
+def test_jsonl_parts_give_the_rows_and_rejects_of_the_record_path(tmp_path, chunk_size, chunk_bytes):
+    good = [json.dumps({"text": f"row {i} caf\u00e9", "n": i}, ensure_ascii=False) for i in range(1, 30)]
+    lines = good[:5] + ["", '{"text": broken'] + good[5:12] + ["   ", '{"text": 3}'] + good[12:20] + ["[1]"]
+    data = ("\n".join(lines) + "\n" + "\r\n".join(good[20:25]) + "\r\n\n\n" + "\n".join(good[25:])).encode()
+    kw = {"chunk_size": chunk_size, "chunk_bytes": chunk_bytes, "on_bad_input": "skip"}
+    layout, parts = ingest_parts(tmp_path, "parts", data, **kw)
+    assert [p.start for p in parts[1:]] == [p.end for p in parts[:-1]] and parts[-1].end == len(data)
+    assert all(sum(1 for line in data[p.start:p.end].split(b"\n") if line.strip()) <= chunk_size for p in parts)
+    (tmp_path / "records.jsonl").write_bytes(data)
+    records = CacheLayout(tmp_path / "records", "fp")
+    n = ingest.ingest(records, tmp_path / "records.jsonl", "jsonl", TEXT, **kw)
+    got, want = rows_and_rejects(layout, len(parts)), rows_and_rejects(records, n)
+    assert got[0] == want[0] and len(got[0]) == 29
+    strip = lambda rejects: [{k: v for k, v in r.items() if k not in ("source", "error")} for r in rejects]  # noqa: E731
+    assert strip(got[1]) == strip(want[1]) and [r["line"] for r in got[1]] == [7, 16, 25]
+
+
+def test_jsonl_parts_name_the_line_that_is_not_utf8_and_raise_by_default(tmp_path):
+    data = b'{"text": "a"}\n{"text": "\xff"}\n{"text": "c"}\n'
+    layout, parts = ingest_parts(tmp_path, "skip", data, chunk_size=10, chunk_bytes=1 << 20, on_bad_input="skip")
+    rows, rejects = rows_and_rejects(layout, len(parts))
+    assert [r["text"] for r in rows] == ["a", "c"] and [(r["line"], r["reason"][:19]) for r in rejects] == [
+        (2, "not valid UTF-8 (in")]
+    path = tmp_path / "error.jsonl"
+    path.write_bytes(data)
+    layout = CacheLayout(tmp_path / "error", "fp")
+    (part,) = ingest.jsonl_parts(layout, path, "jsonl", TEXT, chunk_size=10, chunk_bytes=1 << 20,
+                                 on_bad_input="error")
+    with pytest.raises(fileio.BadInputError, match=r"error.jsonl: line 2: not valid UTF-8") as caught:
+        part.ingest(layout)
+    import pickle  # raised in a worker, re-raised in the driver: it survives pickling whole
+
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert (str(again), again.row, again.reason) == (str(caught.value), 2, caught.value.reason)
