@@ -290,15 +290,25 @@ class Engine:
         return segment.barrier is None and len(groups) == 1 and not groups[0][1] and self.executor.workers > 1
 
     def _chunk_task(self, segment: Segment, k: int, stop: int, decision_path: str | None) -> ChunkTask:
-        """The task bringing chunk ``k`` through the segment's steps ``[:stop]``."""
+        """The task bringing chunk ``k`` through the segment's steps ``[:stop]``; the one finishing the last
+        segment also encodes the chunk's rows for a jsonl or json output (see ``OutputStream``)."""
         refs = self._segment_refs(segment)
         specs = {kind: spec for ref in refs for kind, spec in self._specs(ref).items()}
-        return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs, decision_path)
+        encode = self._encodes_output and segment is self.plan.segments[-1] and stop == len(refs)
+        return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs, decision_path,
+                         encode_output=encode)
+
+    @property
+    def _encodes_output(self) -> bool:
+        try:
+            return self.output_path is not None and detect_format(self.output_path) in ("jsonl", "json")
+        except ValueError:  # an unknown output format: reported when the output is written
+            return False
 
     def _run_segment(self, segment: Segment, todo: list[int], decision_path: str | None,
-                     submitted: dict[int, Future], chunk_done: Callable[[int], None] | None) -> None:
+                     submitted: dict[int, Future], chunk_done: Callable[[int, Any], None] | None) -> None:
         """Bring every chunk of ``todo`` through the segment. ``submitted``: tasks already running for some
-        of them (the whole segment's); ``chunk_done(k)``: called, in chunk order for a segment that is one
+        of them (the whole segment's); ``chunk_done(k, result)``: called, in chunk order for a segment that is one
         task per chunk, as each chunk completes the segment."""
         groups = self._groups(segment)
 
@@ -310,9 +320,9 @@ class Engine:
                        for k in todo]
             try:
                 for k, future in zip(todo, futures):  # in chunk order, as the output is written
-                    future.result()
+                    result = future.result()
                     if chunk_done is not None:
-                        chunk_done(k)
+                        chunk_done(k, result)
             finally:
                 for future in futures:
                     future.cancel()
@@ -332,10 +342,10 @@ class Engine:
             else:
                 running[self.executor.submit(run_chunk_task, task(k, stage[k]))] = k
 
-        def finished(k: int) -> None:
+        def finished(k: int, result: Any) -> None:
             stage[k] += 1
             if stage[k] == len(groups) and chunk_done is not None:
-                chunk_done(k)
+                chunk_done(k, result)
             launch(k)
 
         try:
@@ -343,12 +353,11 @@ class Engine:
                 launch(k)
             while running or ready:
                 for future in [f for f in running if f.done()]:
-                    future.result()
-                    finished(running.pop(future))
+                    result = future.result()
+                    finished(running.pop(future), result)
                 if ready:
                     k = heapq.heappop(ready)
-                    run_chunk_task(task(k, stage[k]))
-                    finished(k)
+                    finished(k, run_chunk_task(task(k, stage[k])))
                 elif running:
                     wait(list(running), return_when=FIRST_COMPLETED)
         finally:

@@ -424,7 +424,10 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     meta[_JSON_COLUMNS_KEY] = json.dumps(json_cols).encode()
     table = table.replace_schema_metadata(meta)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="snappy")
+    # Cache files are written once and read whole a few times: snappy, no dictionary pages and no column
+    # statistics write a chunk in ~half of zstd's time with those (measured: 8 vs 15 ms for 10k short
+    # rows), for files ~1.5x as large.
+    pq.write_table(table, tmp, compression="snappy", use_dictionary=False, write_statistics=False)
     os.replace(tmp, path)
 
 
@@ -702,6 +705,17 @@ def json_rows(frame: pd.DataFrame, sep: str = "\n") -> str | None:
     return sep.encode().join([template % row for row in zip(*columns)]).decode()
 
 
+def encode_json_rows(frame: pd.DataFrame) -> str:
+    """The frame's rows as jsonl text (no final newline), as the jsonl and json outputs write them."""
+    if not len(frame):
+        return ""
+    text = json_rows(frame, "\n")
+    if text is None:
+        dumps = _json_dumps()
+        text = "\n".join([dumps(record) for record in frame_to_records(frame)])
+    return text
+
+
 def _remove_orphaned_temporaries(path: Path) -> None:
     """Delete ``.<name>.<pid>.tmp`` files next to ``path`` left by a writer whose process is gone (a run
     killed while streaming its output); a live writer's file, another run's, stays."""
@@ -756,20 +770,24 @@ class OutputWriter:
                 self._fh = open(self.tmp, "w", encoding="utf-8")
                 if self.fmt == "json":
                     self._fh.write("[")
-            if not len(frame):
-                return
-            sep = ",\n" if self.fmt == "json" else "\n"
-            text = json_rows(frame, sep)
-            if text is None:
-                dumps = _json_dumps()
-                text = sep.join([dumps(record) for record in frame_to_records(frame)])
-            if self.fmt == "json":
-                self._fh.write(("\n" if self.rows == 0 else ",\n") + text)
-            else:
-                self._fh.write(text + "\n")
-            self.rows += len(frame)
+            self.write_text(encode_json_rows(frame), len(frame))
             return
         self.rows += len(frame)
+
+    def write_text(self, text: str, rows: int) -> None:
+        """Append ``rows`` rows already encoded by :func:`encode_json_rows` (jsonl and json only)."""
+        assert self.fmt in ("jsonl", "json"), self.fmt
+        if self._fh is None:
+            self._fh = open(self.tmp, "w", encoding="utf-8")
+            if self.fmt == "json":
+                self._fh.write("[")
+        if not rows:
+            return
+        if self.fmt == "json":  # a row's compact JSON holds no newline: each "\n" separates two rows
+            self._fh.write(("\n" if self.rows == 0 else ",\n") + text.replace("\n", ",\n"))
+        else:
+            self._fh.write(text + "\n")
+        self.rows += rows
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow.parquet as pq

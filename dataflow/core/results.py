@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from dataflow.core.bindings import REJECT_REASON, ROW_ID
 from dataflow.core.cache import CacheLayout
 from dataflow.core.fileio import OutputWriter, detect_format, frame_to_records, read_frame, write_chunks
+
+
+@dataclass(frozen=True)
+class EncodedRows:
+    """A final chunk's rows as jsonl text (:func:`~dataflow.core.fileio.encode_json_rows`), encoded by the
+    worker that finished the chunk so the driver only appends it."""
+
+    text: str
+    rows: int
 
 
 def write_output(output_path: Path | None, chunk_paths: list[Path]) -> int:
@@ -41,23 +51,30 @@ class OutputStream:
         except ValueError:  # raised where write_output raises it, after the run
             streamed = False
         self.streamed = streamed
+        self._encoded: dict[int, EncodedRows] = {}
 
     def mark_done(self, k: int) -> None:
         """Chunk ``k``'s final file is complete (cached before), to be written with the next chunk that
         completes, so nothing delays starting the others."""
         self._done[k] = True
 
-    def chunk_done(self, k: int) -> None:
-        """Chunk ``k``'s final file is complete: write it, and the chunks after it that are complete too,
-        once every chunk before it is written."""
+    def chunk_done(self, k: int, encoded: EncodedRows | None = None) -> None:
+        """Chunk ``k``'s final file is complete (``encoded``: its rows, encoded by the worker): write it, and
+        the chunks after it that are complete too, once every chunk before it is written."""
         self._done[k] = True
         if not self.streamed:
             return
+        if isinstance(encoded, EncodedRows):
+            self._encoded[k] = encoded
         while self._next < len(self.chunk_paths) and self._done[self._next]:
             if self._writer is None:
                 assert self.output_path is not None
                 self._writer = OutputWriter(self.output_path)
-            self._writer.write(read_frame(self.chunk_paths[self._next]))
+            rows = self._encoded.pop(self._next, None)
+            if rows is not None:
+                self._writer.write_text(rows.text, rows.rows)
+            else:
+                self._writer.write(read_frame(self.chunk_paths[self._next]))
             self._next += 1
 
     def finish(self) -> int:

@@ -22,10 +22,11 @@ from dataflow.core.bindings import Bindings
 from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
 from dataflow.core.chunk_runner import ChunkStep, Deferred, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
-from dataflow.core.fileio import read_frame
+from dataflow.core.fileio import encode_json_rows, read_frame
 from dataflow.core.ingest import JsonlPart
 from dataflow.core.operator import Cost, Operator
 from dataflow.core.resources import ResourcePool, ResourceSpec
+from dataflow.core.results import EncodedRows
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class ChunkTask:
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     decision: str | None = None  # the barrier's decision file, when the segment opens with one
     ingest: JsonlPart | None = None  # the chunk's input lines, ingested first (when not done yet)
+    encode_output: bool = False  # return the final chunk's rows as jsonl text (see results.EncodedRows)
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,19 @@ def _decision(path: str | None) -> Any:
         return _DECISIONS[path]
 
 
-def run_chunk_task(task: ChunkTask) -> bool:
-    """Run the task; returns False when everything it asks for was already cached."""
+def run_chunk_task(task: ChunkTask) -> bool | EncodedRows:
+    """Run the task; returns False when everything it asks for was already cached, or with
+    ``encode_output`` the chunk's final rows, encoded for the output file."""
+    ran = _run_chunk_task(task)
+    if not task.encode_output:
+        return ran
+    last = task.steps[task.stop - 1]
+    # From the stored file, as the driver would read it: the text is the same whoever encodes it.
+    frame = read_frame(task.layout.step_file(task.layout.step_dir(last.index, last.name, last.fingerprint), task.chunk))
+    return EncodedRows(encode_json_rows(frame), len(frame))
+
+
+def _run_chunk_task(task: ChunkTask) -> bool:
     layout = task.layout
     if task.ingest is not None:
         task.ingest.ingest(layout)

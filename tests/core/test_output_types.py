@@ -71,6 +71,26 @@ def run(inp, out, cache) -> dict:
     return UpperText().run()
 
 
+class UpperText(Pipeline):
+    def forward(self):
+        Upper().run(self.storage, input_key="text")
+
+
+def test_rows_encoded_by_the_workers_are_the_bytes_the_driver_writes(tmp_path):
+    """With the local pool, the workers encode the final chunks of jsonl and json outputs; written by the
+    driver from the same cached chunks (``write_output``), the files are byte-identical."""
+    from dataflow.core.results import write_output
+
+    inp = write_jsonl(tmp_path / "in.jsonl", input_rows())
+    for fmt in ("jsonl", "json"):
+        out, cache = tmp_path / f"out.{fmt}", tmp_path / f"c-{fmt}"
+        UpperText(inp, out, cache_dir=cache, chunk_size=2, workers=2).run()
+        chunks = sorted(p for p in cache.glob("steps/01-*/*/chunk-*.parquet") if p.name.count(".") == 1)
+        assert len(chunks) == 3
+        assert write_output(tmp_path / f"driver.{fmt}", chunks) == 6
+        assert out.read_bytes() == (tmp_path / f"driver.{fmt}").read_bytes()
+
+
 def read_csv(path) -> dict[str, list[str]]:
     with open(path, encoding="utf-8", newline="") as fh:
         header, *rows = list(csv.reader(fh))
