@@ -162,6 +162,8 @@ class Engine:
         finally:
             self.executor.close()
             teardown_worker()
+            # Output parts not appended yet (a failed run): the next run encodes its chunks again.
+            shutil.rmtree(self.layout.output_part(self.run_id, 0).parent, ignore_errors=True)
 
     def _run(self, started: float) -> dict[str, Any]:
         layout = self.layout
@@ -406,6 +408,7 @@ class Engine:
         for other in ingest_root.iterdir() if ingest_root.exists() else ():
             if other.is_dir() and other.name != self.plan.input_fingerprint:
                 shutil.rmtree(other, ignore_errors=True)
+        shutil.rmtree(self.layout.output_part(self.run_id, 0).parent.parent, ignore_errors=True)  # killed runs'
 
 
 def write_report(cache_dir: Path) -> None:

@@ -716,6 +716,15 @@ def encode_json_rows(frame: pd.DataFrame) -> str:
     return text
 
 
+def write_json_rows(frame: pd.DataFrame, path: Path, rows_per_slice: int = 2000) -> None:
+    """:func:`encode_json_rows` of ``frame`` into ``path`` (created with its folder), a slice of rows at a time
+    so the text of a large chunk is never whole in memory; rows are separated by newlines, none at the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for lo in range(0, len(frame), rows_per_slice):
+            fh.write(("\n" if lo else "") + encode_json_rows(frame.iloc[lo:lo + rows_per_slice]))
+
+
 def _remove_orphaned_temporaries(path: Path) -> None:
     """Delete ``.<name>.<pid>.tmp`` files next to ``path`` left by a writer whose process is gone (a run
     killed while streaming its output); a live writer's file, another run's, stays."""
@@ -766,21 +775,13 @@ class OutputWriter:
             else:
                 public.reindex(columns=self._columns).to_csv(self._fh, index=False, header=False)
         else:
-            if self._fh is None:
-                self._fh = open(self.tmp, "w", encoding="utf-8")
-                if self.fmt == "json":
-                    self._fh.write("[")
             self.write_text(encode_json_rows(frame), len(frame))
             return
         self.rows += len(frame)
 
     def write_text(self, text: str, rows: int) -> None:
         """Append ``rows`` rows already encoded by :func:`encode_json_rows` (jsonl and json only)."""
-        assert self.fmt in ("jsonl", "json"), self.fmt
-        if self._fh is None:
-            self._fh = open(self.tmp, "w", encoding="utf-8")
-            if self.fmt == "json":
-                self._fh.write("[")
+        self._open_json()
         if not rows:
             return
         if self.fmt == "json":  # a row's compact JSON holds no newline: each "\n" separates two rows
@@ -788,6 +789,29 @@ class OutputWriter:
         else:
             self._fh.write(text + "\n")
         self.rows += rows
+
+    def append_rows_file(self, path: Path, rows: int) -> None:
+        """Append ``rows`` rows that :func:`write_json_rows` wrote to ``path``, copied in blocks."""
+        self._open_json()
+        if not rows:
+            return
+        self._fh.flush()
+        out = self._fh.buffer
+        if self.fmt == "json":
+            out.write(b"\n" if self.rows == 0 else b",\n")
+        with open(path, "rb") as src:
+            while block := src.read(1 << 22):
+                out.write(block.replace(b"\n", b",\n") if self.fmt == "json" else block)
+        if self.fmt == "jsonl":
+            out.write(b"\n")
+        self.rows += rows
+
+    def _open_json(self) -> None:
+        assert self.fmt in ("jsonl", "json"), self.fmt
+        if self._fh is None:
+            self._fh = open(self.tmp, "w", encoding="utf-8")
+            if self.fmt == "json":
+                self._fh.write("[")
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow.parquet as pq

@@ -14,10 +14,10 @@ from dataflow.core.fileio import OutputWriter, detect_format, frame_to_records, 
 
 @dataclass(frozen=True)
 class EncodedRows:
-    """A final chunk's rows as jsonl text (:func:`~dataflow.core.fileio.encode_json_rows`), encoded by the
-    worker that finished the chunk so the driver only appends it."""
+    """A final chunk's rows encoded for a jsonl or json output by the worker that finished the chunk, in the
+    file ``path`` (:func:`~dataflow.core.fileio.write_json_rows`), so the driver only copies it."""
 
-    text: str
+    path: str
     rows: int
 
 
@@ -72,7 +72,8 @@ class OutputStream:
                 self._writer = OutputWriter(self.output_path)
             rows = self._encoded.pop(self._next, None)
             if rows is not None:
-                self._writer.write_text(rows.text, rows.rows)
+                self._writer.append_rows_file(Path(rows.path), rows.rows)
+                Path(rows.path).unlink(missing_ok=True)
             else:
                 self._writer.write(read_frame(self.chunk_paths[self._next]))
             self._next += 1

@@ -22,7 +22,7 @@ from dataflow.core.bindings import Bindings
 from dataflow.core.cache import CacheLayout, dump_pickle, load_pickle
 from dataflow.core.chunk_runner import ChunkStep, Deferred, release_memory, replay, run_step
 from dataflow.core.context import ChunkMemo, StepContext
-from dataflow.core.fileio import encode_json_rows, read_frame
+from dataflow.core.fileio import read_frame, write_json_rows
 from dataflow.core.ingest import JsonlPart
 from dataflow.core.operator import Cost, Operator
 from dataflow.core.resources import ResourcePool, ResourceSpec
@@ -148,7 +148,7 @@ class ChunkTask:
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     decision: str | None = None  # the barrier's decision file, when the segment opens with one
     ingest: JsonlPart | None = None  # the chunk's input lines, ingested first (when not done yet)
-    encode_output: bool = False  # return the final chunk's rows as jsonl text (see results.EncodedRows)
+    encode_output: bool = False  # encode the final chunk's rows for the output (see results.EncodedRows)
 
 
 @dataclass(frozen=True)
@@ -207,9 +207,12 @@ def run_chunk_task(task: ChunkTask) -> bool | EncodedRows:
     if not task.encode_output:
         return ran
     last = task.steps[task.stop - 1]
+    layout = task.layout
     # From the stored file, as the driver would read it: the text is the same whoever encodes it.
-    frame = read_frame(task.layout.step_file(task.layout.step_dir(last.index, last.name, last.fingerprint), task.chunk))
-    return EncodedRows(encode_json_rows(frame), len(frame))
+    frame = read_frame(layout.step_file(layout.step_dir(last.index, last.name, last.fingerprint), task.chunk))
+    path = layout.output_part(task.run_id, task.chunk)
+    write_json_rows(frame, path)
+    return EncodedRows(str(path), len(frame))
 
 
 def _run_chunk_task(task: ChunkTask) -> bool:

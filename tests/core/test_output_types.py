@@ -89,6 +89,7 @@ def test_rows_encoded_by_the_workers_are_the_bytes_the_driver_writes(tmp_path):
         assert len(chunks) == 3
         assert write_output(tmp_path / f"driver.{fmt}", chunks) == 6
         assert out.read_bytes() == (tmp_path / f"driver.{fmt}").read_bytes()
+        assert not (cache / "output-parts").exists()  # the workers' encoded parts, removed once appended
 
 
 def read_csv(path) -> dict[str, list[str]]:
