@@ -91,7 +91,7 @@ def main() -> None:
                      f"{pt['rows_in']:,} -> {pt['rows_out']:,} rows, sha256 {pt['sha256']}",
                      f"<= 20 s: {verdict(pt['wall_s'] <= 20)}; <= 512 MB: {verdict(pt['peak_pss_mb'] <= 512)}", cmd))
 
-    ov, cmd, _ = run("bench_pipeline_overhead.py", "--repeats", "3")
+    ov, cmd, _ = run("bench_pipeline_overhead.py", "--repeats", "5")
     if ov:
         rows.append(("engine overhead, 20 cheap steps, 100k rows",
                      f"{ov['wall_ratio']:.2f}x plain pandas' wall time ({ov['pipeline_s']:.2f} s vs "

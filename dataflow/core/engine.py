@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from pathlib import Path
@@ -188,8 +188,8 @@ class Engine:
                             chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, on_bad_input=self.on_bad_input)
         try:
             if parts is not None:
+                parts = self._ingest_parts(parts, early, on_chunk)
                 n_chunks = len(parts)
-                self._ingest_parts(parts, early, on_chunk)
             else:
                 n_chunks = ingest(layout, self.input_path, self.input_format, self.plan.required,
                                   chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
@@ -250,33 +250,46 @@ class Engine:
         self.prune()
         return summary
 
-    def _ingest_parts(self, parts: list[JsonlPart], early: dict[int, Future],
-                      on_chunk: Callable[[int], None] | None) -> None:
-        """Ingest a jsonl input part by part. Workers that see the driver's files parse the parts: as the
-        first thing of each chunk's task when the first segment streams from ingest (``early`` gets those
-        tasks; the ingest is marked complete after that segment), else in one map. Other executors'
-        parts are parsed here, each chunk handed to ``on_chunk`` as it is written, like :func:`ingest`."""
+    def _ingest_parts(self, parts: Iterator[JsonlPart], early: dict[int, Future],
+                      on_chunk: Callable[[int], None] | None) -> list[JsonlPart]:
+        """Ingest a jsonl input part by part; returns the parts. Workers that see the driver's files parse
+        the parts: as the first thing of each chunk's task when the first segment streams from ingest
+        (``early`` gets those tasks; the ingest is marked complete after that segment), else as tasks of
+        their own. Other executors' parts are parsed here, each chunk handed to ``on_chunk`` as it is
+        written, like :func:`ingest`."""
         layout = self.layout
+        done: list[JsonlPart] = []
         if on_chunk is not None and self.executor.forks_driver:
             first = self.plan.segments[0]
             refs = self._segment_refs(first)
             end_dir = layout.step_dir(refs[-1].index, refs[-1].name, refs[-1].fingerprint)
-            for part in parts:
+            for part in parts:  # each chunk's task starts while the driver reads the next part's lines
+                done.append(part)
                 if layout.read_step_marker(end_dir, part.k) is None:
                     task = replace(self._chunk_task(first, part.k, len(refs), None), ingest=part)
                     early[part.k] = self.executor.submit(run_chunk_task, task)
             if not early:
-                finish_parts(layout, parts)
-            return
-        tasks = [IngestTask(layout, part) for part in parts]
+                finish_parts(layout, done)
+            return done
         if self.executor.forks_driver:
-            list(self.executor.map(run_ingest_task, tasks))
+            futures = []
+            for part in parts:
+                done.append(part)
+                futures.append(self.executor.submit(run_ingest_task, IngestTask(layout, part)))
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
         else:
-            for task in tasks:
-                run_ingest_task(task)
+            for part in parts:
+                run_ingest_task(IngestTask(layout, part))
+                done.append(part)
                 if on_chunk is not None:
-                    on_chunk(task.part.k)
-        finish_parts(layout, parts)
+                    on_chunk(part.k)
+        finish_parts(layout, done)
+        return done
 
     def _final_chunk(self, k: int) -> Path:
         if not self.refs:

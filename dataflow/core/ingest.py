@@ -220,38 +220,40 @@ def _part_lines(data: bytes, first_line: int) -> Iterator[tuple[int, str | None,
 
 
 def jsonl_parts(layout: CacheLayout, input_path: Path, fmt: str, required: dict[str, Column], *,
-                chunk_size: int, chunk_bytes: int, on_bad_input: str) -> list[JsonlPart] | None:
-    """The parts of a plain jsonl input, or None: another format, a compressed file, or an ingest already
-    complete (then :func:`ingest` reads the count). A part closes at ``chunk_size`` non-blank lines or
-    ``chunk_bytes`` bytes of them, whichever comes first."""
+                chunk_size: int, chunk_bytes: int, on_bad_input: str) -> Iterator[JsonlPart] | None:
+    """The parts of a plain jsonl input, each yielded as soon as its last line is read (so the first chunks
+    are processed while the driver still reads on), or None: another format, a compressed file, or an
+    ingest already complete (then :func:`ingest` reads the count). A part closes at ``chunk_size``
+    non-blank lines or ``chunk_bytes`` bytes of them, whichever comes first."""
     if fmt != "jsonl" or input_path.name.endswith(".gz") or read_json(layout.ingest_done) is not None:
         return None
     layout.ingest_dir.mkdir(parents=True, exist_ok=True)
-    bounds: list[tuple[int, int, int]] = []
-    start = pos = number = lines = size = 0
-    first = 1
-    tail = b""
-    with open(input_path, "rb") as fh:
-        while block := fh.read(1 << 24):
-            data = tail + block
-            cut = data.rfind(b"\n") + 1
-            tail = data[cut:]
-            for line in data[:cut].split(b"\n")[:-1]:  # a Python loop per line, but no copy of a line
-                number += 1
-                pos += len(line) + 1
-                if line and not line.isspace():
-                    lines += 1
-                    size += len(line) + 1
-                    if lines == chunk_size or size >= chunk_bytes:
-                        bounds.append((start, pos, first))
-                        start, first, lines, size = pos, number + 1, 0, 0
-    if tail and not tail.isspace():
-        pos += len(tail)
-        lines += 1
-    if lines or not bounds:  # (blank lines after the last part belong to no chunk)
-        bounds.append((start, pos, first))
-    return [JsonlPart(str(input_path), k, a, b, line, required, on_bad_input)
-            for k, (a, b, line) in enumerate(bounds)]
+
+    def parts() -> Iterator[JsonlPart]:
+        k = start = pos = number = lines = size = 0
+        first = 1
+        tail = b""
+        with open(input_path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                data = tail + block
+                cut = data.rfind(b"\n") + 1
+                tail = data[cut:]
+                for line in data[:cut].split(b"\n")[:-1]:  # ~1 us a line: ~20x faster than parsing it
+                    number += 1
+                    pos += len(line) + 1
+                    if line and not line.isspace():
+                        lines += 1
+                        size += len(line) + 1
+                        if lines == chunk_size or size >= chunk_bytes:
+                            yield JsonlPart(str(input_path), k, start, pos, first, required, on_bad_input)
+                            k, start, first, lines, size = k + 1, pos, number + 1, 0, 0
+        if tail and not tail.isspace():
+            pos += len(tail)
+            lines += 1
+        if lines or not k:  # (blank lines after the last part belong to no chunk)
+            yield JsonlPart(str(input_path), k, start, pos, first, required, on_bad_input)
+
+    return parts()
 
 
 def finish_parts(layout: CacheLayout, parts: list[JsonlPart]) -> None:

@@ -102,7 +102,7 @@ def ingest_parts(tmp_path, name, data: bytes, **kw):
     path = tmp_path / f"{name}.jsonl"
     path.write_bytes(data)
     layout = CacheLayout(tmp_path / name, "fp")
-    parts = ingest.jsonl_parts(layout, path, "jsonl", TEXT, **kw)
+    parts = list(ingest.jsonl_parts(layout, path, "jsonl", TEXT, **kw))
     for part in parts:
         part.ingest(layout)
     return layout, parts
@@ -143,8 +143,8 @@ def test_jsonl_parts_name_the_line_that_is_not_utf8_and_raise_by_default(tmp_pat
     path = tmp_path / "error.jsonl"
     path.write_bytes(data)
     layout = CacheLayout(tmp_path / "error", "fp")
-    (part,) = ingest.jsonl_parts(layout, path, "jsonl", TEXT, chunk_size=10, chunk_bytes=1 << 20,
-                                 on_bad_input="error")
+    (part,) = list(ingest.jsonl_parts(layout, path, "jsonl", TEXT, chunk_size=10, chunk_bytes=1 << 20,
+                                      on_bad_input="error"))
     with pytest.raises(fileio.BadInputError, match=r"error.jsonl: line 2: not valid UTF-8") as caught:
         part.ingest(layout)
     import pickle  # raised in a worker, re-raised in the driver: it survives pickling whole
