@@ -1,8 +1,9 @@
 """What a report shows, gathered from a run's cache directory (``run.json``, the step files, the markers).
 
 Everything is read from files the engine already writes, and large runs are sampled so a report stays
-cheap: score columns are read from at most ``score_chunks`` chunks spread evenly over the run (one column
-each, no text), rows shown as examples come from the first ``sample_chunks`` chunks. Counts (the funnel,
+cheap: score columns are read from chunks spread evenly over the run (no text), as many as hold about
+``score_rows`` input rows and at most ``score_chunks``; rows shown as examples come from the first
+``sample_chunks`` chunks. Counts (the funnel,
 drop reasons, LLM statistics) are always exact: they come from ``run.json``.
 """
 
@@ -200,7 +201,7 @@ class RunReader:
             frame = frame.reset_index(drop=True)
             for c in written:
                 if len(delta) == len(frame):
-                    frame[c] = delta[c].to_numpy()
+                    frame[c] = delta[c].array  # positional, and no conversion of a string column to objects and back
         return frame
 
 
@@ -248,12 +249,15 @@ def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
 
 
 def collect(cache_dir: str | Path, *, sample_chunks: int = 2, examples: int = 5, rejects: int = 50,
-            score_chunks: int = 40) -> ReportData:
+            score_chunks: int = 40, score_rows: int = 20_000) -> ReportData:
     """Everything a report shows about the run in ``cache_dir`` (the limits: see the module docstring)."""
     reader = RunReader(cache_dir)
     steps = [dict(s, kind=step_kind(s)) for s in reader.steps]
     data = ReportData(reader.summary, steps)
     n = reader.chunks
+    rows_per_chunk = (reader.summary.get("totals") or {}).get("rows_in", 0) / max(n, 1)
+    if rows_per_chunk:  # a histogram of ~20,000 values shows the distribution: more only cost reads
+        score_chunks = min(score_chunks, max(1, -(-score_rows // round(rows_per_chunk))))
     spread = sorted({round(i * (n - 1) / max(score_chunks - 1, 1)) for i in range(score_chunks)}) if n > score_chunks \
         else list(range(n))
     for step in steps:
