@@ -383,8 +383,9 @@ def _refined(reader: RunReader, step: dict[str, Any], sample_chunks: int, exampl
         for column in written:
             if column not in before.columns or column not in after.columns:
                 continue
-            for rid, new in after[column].items():
-                old = before[column].get(rid)
+            old_values = dict(zip(before.index.tolist(), before[column].tolist()))
+            for rid, new in zip(after.index.tolist(), after[column].tolist()):
+                old = old_values.get(rid)
                 if isinstance(old, str) and isinstance(new, str) and old != new:
                     found.append({"row_id": str(rid), "column": column, "before": old, "after": new,
                                   "changes": _changes(old, new)})
