@@ -311,7 +311,20 @@ class Engine:
         specs = {kind: spec for ref in refs for kind, spec in self._specs(ref).items()}
         encode = self._encodes_output and segment is self.plan.segments[-1] and stop == len(refs)
         return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs, decision_path,
-                         encode_output=encode)
+                         encode_output=encode, scan=self._fused_scan(segment) if stop == len(refs) else None)
+
+    def _fused_scan(self, segment: Segment) -> StepRef | None:
+        """The next segment's barrier, when the local pool's task finishing a chunk of ``segment`` can scan it
+        right away (on the rows in memory, instead of a pass of its own that reads every chunk again after
+        the segment); a cluster executor may run the barrier its own way."""
+        segments = self.plan.segments
+        if not self.executor.forks_driver or segment.index + 1 >= len(segments):
+            return None
+        barrier = segments[segment.index + 1].barrier
+        if barrier is None:
+            return None
+        ref = self.refs[barrier.index - 1]
+        return None if self._in_driver(ref) or ref.resources else ref
 
     @property
     def _encodes_output(self) -> bool:

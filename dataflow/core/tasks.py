@@ -149,6 +149,9 @@ class ChunkTask:
     decision: str | None = None  # the barrier's decision file, when the segment opens with one
     ingest: JsonlPart | None = None  # the chunk's input lines, ingested first (when not done yet)
     encode_output: bool = False  # encode the final chunk's rows for the output (see results.EncodedRows)
+    #: The next segment's barrier: its scan of this chunk is computed here, on the rows in memory, once the
+    #: task completes the segment (its ScanTask then finds the state cached).
+    scan: StepRef | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,8 @@ def _run_chunk_task(task: ChunkTask) -> bool:
                          decision=_decision(task.decision) if steps[j].is_barrier else None,
                          resources=pool, run_id=task.run_id, store=_stored(steps[j], task.chunk, j == len(refs) - 1),
                          deferred=deferred)
+    if task.scan is not None and task.stop == len(task.steps):
+        _scan(layout, task.scan, task.chunk, frame, pool)
     del frame, memo
     release_memory()
     return True
@@ -261,11 +266,16 @@ def run_scan_task(task: ScanTask) -> tuple[Any, float]:
     path = layout.scan_state(layout.step_dir(ref.index, ref.name, ref.fingerprint), task.chunk)
     if path.exists():
         return load_pickle(path)
-    op = operator_for(ref)
     frame = read_frame(_input_path(layout, task.input_dir, task.chunk))
-    ctx = StepContext(step_index=ref.index, op_name=ref.name, cols=Bindings(ref.bindings), chunk_index=task.chunk,
-                      op=op, resources=resource_pool(task.resources))
+    return _scan(layout, ref, task.chunk, frame, resource_pool(task.resources))
+
+
+def _scan(layout: CacheLayout, ref: StepRef, k: int, frame: Any, pool: ResourcePool) -> tuple[Any, float]:
+    """The barrier ``ref``'s scan of chunk ``k`` (``frame``: its rows), stored with the seconds it took."""
+    op = operator_for(ref)
+    ctx = StepContext(step_index=ref.index, op_name=ref.name, cols=Bindings(ref.bindings), chunk_index=k,
+                      op=op, resources=pool)
     t0 = time.perf_counter()
-    state = (op.scan(frame, ctx), time.perf_counter() - t0)
-    dump_pickle(path, state)
+    state = (op.scan(frame.reset_index(drop=True), ctx), time.perf_counter() - t0)
+    dump_pickle(layout.scan_state(layout.step_dir(ref.index, ref.name, ref.fingerprint), k), state)
     return state
