@@ -174,3 +174,23 @@ def test_an_operator_defined_in_the_script_runs_in_forked_workers(tmp_path):
         assert [r[:2] for r in rows] == [["row", str(i)] for i in range(8)]
         pids = {int(r[2]) for r in rows}
         assert (os.getpid() not in pids) == elsewhere, (executor, pids)
+
+
+def test_the_local_pool_scans_a_chunk_for_the_next_barrier_in_the_task_that_finishes_it(tmp_path):
+    """The first segment's tasks carry the barrier's scan (their states are cached when its pass starts);
+    spawned and serial executors scan in a pass of their own. All three give the same output (above)."""
+    from dataflow.core.engine import Engine
+    from dataflow.core.executor import SerialExecutor
+    from dataflow.executors.local import LocalExecutor
+
+    write_jsonl(tmp_path / "in.jsonl", rows(40))
+    pipe = Mixed(tmp_path / "in.jsonl", tmp_path / "out.jsonl", cache_dir=tmp_path / "c", chunk_size=10)
+    plan = pipe.compile()
+    first, second = plan.segments[0], plan.segments[1]
+    assert second.barrier is not None
+    for executor, fused in ((LocalExecutor(2), True), (SpawnExecutor(2), False), (SerialExecutor(), False)):
+        engine = Engine(plan, input_path=tmp_path / "in.jsonl", output_path=None, cache_dir=tmp_path / "c",
+                        chunk_size=10, executor=executor)
+        task = engine._chunk_task(first, 0, len(first.steps), None)
+        assert (task.scan is not None and task.scan.index == second.barrier.index) == fused
+        assert engine._chunk_task(first, 0, 1, None).scan is None  # only the task that completes the segment
