@@ -101,7 +101,7 @@ def main() -> None:
                      f"<= 1.5x: {verdict(ov['wall_ratio'] <= 1.5)}", cmd))
 
     if not args.skip_llm and (HERE / "bench_serving_llamacpp.py").exists():
-        llm, cmd, _ = run("bench_serving_llamacpp.py")
+        llm, cmd, _ = run("bench_serving_llamacpp.py", "--repeats", "3")  # medians of 3: this CPU is noisy
         if llm:
             for what, figure, ok in llm.get("summary", []):
                 rows.append((what, figure, verdict(ok), cmd))
