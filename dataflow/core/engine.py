@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dataflow.core.cache import CacheLayout, atomic_json, dump_pickle, load_pickle
+from dataflow.core.cache import CacheLayout, atomic_json, dump_pickle, load_pickle, read_json
 from dataflow.core.errors import BadInputError
 from dataflow.core.executor import Executor, SerialExecutor
 from dataflow.core.fileio import detect_format
@@ -265,7 +265,9 @@ class Engine:
             end_dir = layout.step_dir(refs[-1].index, refs[-1].name, refs[-1].fingerprint)
             for part in parts:  # each chunk's task starts while the driver reads the next part's lines
                 done.append(part)
-                if layout.read_step_marker(end_dir, part.k) is None:
+                # (a chunk done through the segment whose ingest files are gone is ingested again)
+                if (layout.read_step_marker(end_dir, part.k) is None
+                        or read_json(layout.ingest_marker(part.k)) is None):
                     task = replace(self._chunk_task(first, part.k, len(refs), None), ingest=part)
                     early[part.k] = self.executor.submit(run_chunk_task, task)
             if not early:

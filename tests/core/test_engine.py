@@ -204,6 +204,18 @@ def test_chunks_also_close_by_input_bytes_and_resume_exactly(tmp_path):
     assert [json.loads(m.read_text())["bytes"] for m in markers] == ranges
 
 
+def test_a_run_whose_ingest_files_are_gone_ingests_again_and_reuses_the_steps(tmp_path):
+    data = [{"id": i, "text": f"word {i} and more words"} for i in range(50)]
+    inp = write_jsonl(tmp_path / "in.jsonl", data)
+    Demo(inp, tmp_path / "o.jsonl", cache_dir=tmp_path / "c", chunk_size=10).run()
+    ingest = next((tmp_path / "c" / "ingest").iterdir())
+    for marker in [ingest / "done.json", *ingest.glob("chunk-*.json")]:
+        marker.unlink()
+    summary = Demo(inp, tmp_path / "o2.jsonl", cache_dir=tmp_path / "c", chunk_size=10).run()
+    assert read_jsonl(tmp_path / "o2.jsonl") == read_jsonl(tmp_path / "o.jsonl") == eager(data)
+    assert summary["chunks"] == 5 and (ingest / "done.json").exists()
+
+
 @pytest.mark.parametrize("lines", [[], ['{"text": 1}', '{"text": 2}']], ids=["empty", "every-row-bad"])
 def test_an_input_with_no_usable_rows_gives_an_empty_output(tmp_path, lines):
     inp = tmp_path / "in.jsonl"
