@@ -102,10 +102,15 @@ class CacheLayout:
     def barrier_timing(self, step_dir: Path) -> Path:
         return step_dir / "barrier.json"
 
+    def output_parts(self, run_id: str | None = None) -> Path:
+        """Where the workers of run ``run_id`` (None: of every run) leave encoded output chunks."""
+        parts = self.root / "output-parts"
+        return parts if run_id is None else parts / run_id
+
     def output_part(self, run_id: str, k: int) -> Path:
         """Chunk ``k``'s final rows as jsonl text, encoded by a worker of run ``run_id`` for the driver to
         append to the output (removed once appended; see ``results.OutputStream``)."""
-        return self.root / "output-parts" / run_id / f"{chunk_name(k)}.jsonl"
+        return self.output_parts(run_id) / f"{chunk_name(k)}.jsonl"
 
     # ------------------------------------------------------------------ run-level files
     @property

@@ -96,6 +96,11 @@ class Engine:
         self.progress = progress
         self.config = config or {}
         self.refs = [step_ref(s) for s in plan.steps]
+        # jsonl and json outputs are encoded by the workers that finish the chunks (see OutputStream)
+        try:
+            self.encodes_output = self.output_path is not None and detect_format(self.output_path) in ("jsonl", "json")
+        except ValueError:  # an unknown output format: reported when the output is written
+            self.encodes_output = False
         # Markers carry the id of the run that computed them: run.json counts time and LLM calls of this
         # run only, so a re-run served from the cache reports zero backend calls.
         self.run_id = uuid.uuid4().hex
@@ -163,7 +168,7 @@ class Engine:
             self.executor.close()
             teardown_worker()
             # Output parts not appended yet (a failed run): the next run encodes its chunks again.
-            shutil.rmtree(self.layout.output_part(self.run_id, 0).parent, ignore_errors=True)
+            shutil.rmtree(self.layout.output_parts(self.run_id), ignore_errors=True)
 
     def _run(self, started: float) -> dict[str, Any]:
         layout = self.layout
@@ -274,16 +279,13 @@ class Engine:
                 finish_parts(layout, done)
             return done
         if self.executor.forks_driver:
-            futures = []
-            for part in parts:
-                done.append(part)
-                futures.append(self.executor.submit(run_ingest_task, IngestTask(layout, part)))
-            try:
-                for future in futures:
-                    future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+            def tasks() -> Iterator[IngestTask]:  # each submitted as its part is read
+                for part in parts:
+                    done.append(part)
+                    yield IngestTask(layout, part)
+
+            for _ in self.executor.map(run_ingest_task, tasks()):
+                pass
         else:
             for part in parts:
                 run_ingest_task(IngestTask(layout, part))
@@ -311,7 +313,7 @@ class Engine:
         segment also encodes the chunk's rows for a jsonl or json output (see ``OutputStream``)."""
         refs = self._segment_refs(segment)
         specs = {kind: spec for ref in refs for kind, spec in self._specs(ref).items()}
-        encode = self._encodes_output and segment is self.plan.segments[-1] and stop == len(refs)
+        encode = self.encodes_output and segment is self.plan.segments[-1] and stop == len(refs)
         return ChunkTask(self.layout, self.run_id, refs, stop, k, self._input_dir(segment), specs, decision_path,
                          encode_output=encode, scan=self._fused_scan(segment) if stop == len(refs) else None)
 
@@ -327,13 +329,6 @@ class Engine:
             return None
         ref = self.refs[barrier.index - 1]
         return None if self._in_driver(ref) or ref.resources else ref
-
-    @property
-    def _encodes_output(self) -> bool:
-        try:
-            return self.output_path is not None and detect_format(self.output_path) in ("jsonl", "json")
-        except ValueError:  # an unknown output format: reported when the output is written
-            return False
 
     def _run_segment(self, segment: Segment, todo: list[int], decision_path: str | None,
                      submitted: dict[int, Future], chunk_done: Callable[[int, Any], None] | None) -> None:
@@ -436,7 +431,7 @@ class Engine:
         for other in ingest_root.iterdir() if ingest_root.exists() else ():
             if other.is_dir() and other.name != self.plan.input_fingerprint:
                 shutil.rmtree(other, ignore_errors=True)
-        shutil.rmtree(self.layout.output_part(self.run_id, 0).parent.parent, ignore_errors=True)  # killed runs'
+        shutil.rmtree(self.layout.output_parts(), ignore_errors=True)  # those of killed runs too
 
 
 def write_report(cache_dir: Path) -> None:

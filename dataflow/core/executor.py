@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -40,7 +40,7 @@ class Executor(ABC):
     def submit(self, fn: Callable[[Any], Any], task: Any) -> Future:
         """Run ``fn(task)`` somewhere; ``fn`` is a module-level function and ``task`` picklable."""
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         """``fn(task)`` for every task, results in task order."""
         futures = [self.submit(fn, t) for t in tasks]
         try:

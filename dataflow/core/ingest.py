@@ -143,7 +143,6 @@ class _Chunks:
 def _check(raw: RawRecord, required: dict[str, Column], source: str, fmt: str, on_bad_input: str
            ) -> dict[str, Any] | None:
     """None for a valid record; for a bad one its reject (``on_bad_input="skip"``) or the error, raised."""
-    problem = None
     if raw.record is None:
         problem = (None, raw.error or "unreadable")
     else:
@@ -171,11 +170,11 @@ class JsonlPart:
     required: dict[str, Column]
     on_bad_input: str
 
-    def ingest(self, layout: CacheLayout) -> pd.DataFrame | None:
-        """Parse and validate the lines, write the chunk, its rejects and (last) its marker; returns the
-        chunk's frame, or None when its marker was there already."""
+    def ingest(self, layout: CacheLayout) -> bool:
+        """Parse and validate the lines, write the chunk, its rejects and (last) its marker; False when its
+        marker was there already."""
         if read_json(layout.ingest_marker(self.k)) is not None:
-            return None
+            return False
         with open(self.path, "rb") as fh:
             fh.seek(self.start)
             data = fh.read(self.end - self.start)
@@ -193,9 +192,8 @@ class JsonlPart:
                     records.append(raw.record)
                     row_ids.append(str(raw.number))
             frame = records_to_frame(records, row_ids)
-        _write_chunk(layout, self.k, self.required, frame, rejects, bytes=[self.start, self.end],
-                     release=False)
-        return frame
+        _write_chunk(layout, self.k, self.required, frame, rejects, bytes=[self.start, self.end])
+        return True
 
 
 def _part_lines(data: bytes, first_line: int) -> Iterator[tuple[int, str | None, str | None]]:
@@ -265,7 +263,7 @@ def finish_parts(layout: CacheLayout, parts: list[JsonlPart]) -> None:
 
 
 def _write_chunk(layout: CacheLayout, k: int, required: dict[str, Column], frame: pd.DataFrame, rejects: list,
-                 *, release: bool = True, **marker: Any) -> None:
+                 **marker: Any) -> None:
     for name in required:  # a chunk with no valid rows still has the columns steps read
         if name not in frame.columns:
             frame[name] = pd.Series([], dtype=object)
@@ -278,6 +276,5 @@ def _write_chunk(layout: CacheLayout, k: int, required: dict[str, Column], frame
                 fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
         os.replace(tmp, path)
     atomic_json(layout.ingest_marker(k), {"rows": len(frame), "rejected": len(rejects), **marker})
-    if release:
-        del frame
-        release_memory()
+    del frame
+    release_memory()

@@ -164,7 +164,7 @@ class IngestTask:
 
 def run_ingest_task(task: IngestTask) -> bool:
     """Ingest the part; returns False when its chunk was there already."""
-    return task.part.ingest(task.layout) is not None
+    return task.part.ingest(task.layout)
 
 
 @dataclass(frozen=True)
